@@ -1,0 +1,62 @@
+#pragma once
+
+// Which topics are live, which are tombstoned, and at what revisions: the truth the series store
+// is reconciled against. Pure rules, no locking (the owner locks), no I/O.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "timing_sidecar/events.hpp"
+
+namespace timing_sidecar {
+
+enum class Verdict {
+  kApply,             // the event takes effect
+  kIgnoreTombstoned,  // a timer event for a deleted topic: RocketMQ's late-dequeue bug
+  kIgnoreStale,       // its revision is not newer than what the topic already reflects
+};
+
+std::string_view ignore_reason(Verdict verdict);  // label value for events_ignored_total
+
+class Catalog {
+ public:
+  struct Entry {
+    bool live = false;
+    // Revision of the topic.created that began the current life, if it carried one. Timer events
+    // older than it belong to a previous life.
+    std::optional<int64_t> created_revision;
+    // Revision of the deletion that tombstoned the topic, if it carried one.
+    std::optional<int64_t> deleted_revision;
+    // When the current life was first seen: lists taken earlier must not drop the topic.
+    std::optional<int64_t> first_seen_revision;
+    int64_t first_seen_ms = 0;
+  };
+
+  // Decides whether the event applies and records its effect on the topic's life. A timer event
+  // for an unknown topic makes it live; only topic.created (or an authoritative list) revives a
+  // tombstoned one.
+  Verdict admit(const Event& event, int64_t now_ms);
+
+  bool is_live(std::string_view topic) const;
+  const Entry* find(std::string_view topic) const;
+
+  size_t live_count() const { return live_; }
+  size_t tombstone_count() const { return entries_.size() - live_; }
+
+  template <typename Visit>
+  void for_each(Visit&& visit) const {
+    for (const auto& [name, entry] : entries_) visit(name, entry);
+  }
+
+ private:
+  Entry& entry_for(const std::string& topic, bool* created);
+  void begin_life(Entry& entry, const Event& event, int64_t now_ms);
+
+  std::unordered_map<std::string, Entry> entries_;
+  size_t live_ = 0;
+};
+
+}  // namespace timing_sidecar

@@ -1,0 +1,58 @@
+#pragma once
+
+// Command-line flags, a TOML config file and TIMING_SIDECAR_* environment variables, with CLI11.
+// Precedence: command line > config file > environment > default.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "timing_sidecar/log.hpp"
+
+namespace timing_sidecar {
+
+struct ListenAddress {
+  std::string host;
+  int port = 0;
+};
+
+struct Config {
+  std::string web_listen_address = "0.0.0.0:9877";
+  std::string webhook_listen_address = "127.0.0.1:9878";
+  int64_t webhook_max_body_bytes = 1 << 20;
+  int web_threads = 16;
+  std::string cluster;
+  std::string node_id;
+  int64_t timer_precision_ms = 1000;
+  int64_t timer_max_delay_ms = 3LL * 24 * 3600 * 1000;
+  int64_t overdue_grace_ms = 10'000;
+  bool snapshot_per_topic = true;
+  int64_t reconcile_interval_ms = 30'000;
+  int64_t max_topics = 1'000'000;
+  LogLevel log_level = LogLevel::kInfo;
+  LogFormat log_format = LogFormat::kText;
+  bool demo = false;
+};
+
+// What parse_config says instead of a config: --help or --version text (code 0) or an error
+// (code != 0), to be printed by the caller.
+struct ConfigExit {
+  int code = 0;
+  std::string output;
+};
+
+std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv);
+
+// "500ms", "30s", "5m", "1h30m", "3d", "1w": Prometheus's duration syntax. nullopt if malformed.
+std::optional<int64_t> parse_duration_ms(std::string_view text);
+std::string format_duration(int64_t ms);
+
+// "1048576", "512KiB", "1MiB", "1GiB". nullopt if malformed.
+std::optional<int64_t> parse_byte_size(std::string_view text);
+
+// "host:port" or "[v6]:port"; nullopt if malformed.
+std::optional<ListenAddress> parse_listen_address(std::string_view text);
+
+}  // namespace timing_sidecar

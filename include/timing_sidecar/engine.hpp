@@ -1,0 +1,105 @@
+#pragma once
+
+// The sidecar's state: topics split over shards by name hash, each shard holding its catalog,
+// its series store and its scheduler under one lock. A batch locks each shard it touches once;
+// a scrape locks one shard at a time, so neither waits on the other for long.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "timing_sidecar/catalog.hpp"
+#include "timing_sidecar/clock.hpp"
+#include "timing_sidecar/events.hpp"
+#include "timing_sidecar/exposition.hpp"
+#include "timing_sidecar/scheduler.hpp"
+#include "timing_sidecar/series_store.hpp"
+
+namespace timing_sidecar {
+
+enum class EventSource { kWebhook, kFeed, kDemo, kFile };
+std::string_view to_string(EventSource source);
+
+// What the engine reports to its self metrics; the engine itself knows no Prometheus types.
+class EngineObserver {
+ public:
+  virtual ~EngineObserver() = default;
+  virtual void on_event(EventSource source, EventType type) = 0;
+  virtual void on_ignored(std::string_view reason) = 0;
+  virtual void on_series_removed(std::string_view reason, size_t series) = 0;
+  virtual void on_delivery_lateness(double seconds) = 0;
+  virtual void on_timers_fired(size_t timers) = 0;
+};
+
+struct EngineConfig {
+  ConstantLabels labels;
+  SchedulerConfig scheduler;
+  bool snapshot_per_topic = true;
+  size_t max_topics = 1'000'000;
+};
+
+struct ApplyResult {
+  size_t accepted = 0;
+  size_t ignored = 0;
+};
+
+struct TopicSummary {
+  std::string name;
+  uint32_t pending = 0;
+  uint32_t due = 0;
+  uint32_t overdue = 0;
+  uint64_t enqueued = 0;
+  uint64_t dequeued = 0;
+};
+
+struct EngineStats {
+  size_t topics = 0;
+  size_t tombstones = 0;
+  size_t timers = 0;
+  size_t pending = 0;
+};
+
+class Engine {
+ public:
+  Engine(const EngineConfig& config, const Clock& clock, EngineObserver& observer);
+  ~Engine();
+
+  // Applies events in order per topic. Deletions have removed their series when this returns.
+  ApplyResult apply(const std::vector<Event>& events, EventSource source);
+
+  // Fires due timers of every shard at the clock's now.
+  size_t advance_timers();
+  std::optional<int64_t> next_wakeup_ms() const;
+
+  // Drops the series of every topic the catalog does not hold live. Returns topics dropped.
+  size_t reconcile();
+
+  // Appends the per-topic families in the text format.
+  void write_metrics(std::string& out) const;
+
+  std::vector<TopicSummary> topics() const;
+  EngineStats stats() const;
+  const EngineConfig& config() const { return config_; }
+
+ private:
+  struct Shard;
+  static constexpr size_t kShardCount = 16;
+
+  Shard& shard_for(std::string_view topic) const;
+  bool apply_one(Shard& shard, const Event& event, EventSource source, int64_t now_ms);
+  void drop_topic(Shard& shard, TopicKey slot, std::string_view reason);
+
+  EngineConfig config_;
+  const Clock& clock_;
+  EngineObserver& observer_;
+  std::array<std::unique_ptr<Shard>, kShardCount> shards_;
+  std::atomic<size_t> topic_count_{0};
+};
+
+}  // namespace timing_sidecar

@@ -1,0 +1,63 @@
+#pragma once
+
+// The sidecar as a service, without sockets: what each endpoint does, for the HTTP server to call
+// and for tests to drive directly. Owns the engine and the self metrics.
+
+#include <atomic>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "timing_sidecar/clock.hpp"
+#include "timing_sidecar/config.hpp"
+#include "timing_sidecar/engine.hpp"
+#include "timing_sidecar/self_metrics.hpp"
+
+namespace timing_sidecar {
+
+struct HttpReply {
+  int status = 200;
+  std::string body;  // JSON
+};
+
+class Sidecar {
+ public:
+  Sidecar(const Config& config, const Clock& clock);
+
+  // POST /v1/events: the whole body is validated before any of it is applied.
+  HttpReply ingest(std::string_view body, EventSource source);
+  // For sources that parse their own input (the broker feed, files, the demo).
+  ApplyResult apply(const std::vector<Event>& events, EventSource source);
+
+  // GET /metrics: reconciles first, so no series of a topic that is not live is written.
+  std::string scrape();
+  // The periodic sweep: the same reconciliation when nobody scrapes.
+  void sweep();
+
+  std::string topics_json() const;  // GET /v1/topics
+
+  // A request refused before it reached ingest() (too large, chunked, ...): counted here.
+  HttpReply reject(std::string_view reason, int status, std::string_view message);
+
+  // /readyz: false until every configured source has delivered its first state.
+  bool ready() const { return ready_.load(); }
+  void set_ready(bool ready) { ready_.store(ready); }
+
+  Engine& engine() { return engine_; }
+  SelfMetrics& metrics() { return metrics_; }
+
+ private:
+  size_t reconcile(ReconcileTrigger trigger);
+
+  Config config_;
+  const Clock& clock_;
+  SelfMetrics metrics_;
+  Engine engine_;
+  std::atomic<bool> ready_{true};
+  // Rejections are logged as one summary per sweep, not one line per request.
+  std::atomic<uint64_t> rejected_since_summary_{0};
+};
+
+EngineConfig engine_config(const Config& config);
+
+}  // namespace timing_sidecar

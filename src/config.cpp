@@ -1,0 +1,243 @@
+#include "timing_sidecar/config.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <sstream>
+
+namespace timing_sidecar {
+
+namespace {
+
+struct Unit {
+  std::string_view suffix;
+  int64_t ms;
+};
+
+// Longest suffix first so that "ms" is not read as "m".
+constexpr std::array<Unit, 7> kDurationUnits = {{{"ms", 1},
+                                                 {"s", 1000},
+                                                 {"m", 60'000},
+                                                 {"h", 3'600'000},
+                                                 {"d", 86'400'000},
+                                                 {"w", 604'800'000},
+                                                 {"y", 31'536'000'000}}};
+
+std::string env_name(std::string_view flag) {
+  std::string name = "TIMING_SIDECAR_";
+  for (char c : flag.substr(2)) {
+    name += (c == '.' || c == '-') ? '_' : static_cast<char>(std::toupper(c));
+  }
+  return name;
+}
+
+const CLI::Validator kDuration(
+    [](std::string& value) -> std::string {
+      if (parse_duration_ms(value)) return {};
+      return "'" + value + "' is not a duration (write e.g. 500ms, 30s, 5m, 1h30m, 3d)";
+    },
+    "DURATION");
+
+const CLI::Validator kByteSize(
+    [](std::string& value) -> std::string {
+      if (parse_byte_size(value)) return {};
+      return "'" + value + "' is not a size in bytes (write e.g. 1048576, 512KiB, 1MiB)";
+    },
+    "SIZE");
+
+const CLI::Validator kListenAddress(
+    [](std::string& value) -> std::string {
+      if (parse_listen_address(value)) return {};
+      return "'" + value + "' is not host:port (e.g. 0.0.0.0:9877, 127.0.0.1:9878, [::1]:9878)";
+    },
+    "HOST:PORT");
+
+// Options share one shape: a flag, its environment variable, and the default shown by --help.
+class Flags {
+ public:
+  explicit Flags(CLI::App& app) : app_(app) {}
+
+  template <typename T>
+  CLI::Option* value(const std::string& flag, T& target, const std::string& help) {
+    return app_.add_option(flag, target, help)->envname(env_name(flag))->capture_default_str();
+  }
+
+  CLI::Option* duration(const std::string& flag, int64_t& target_ms, const std::string& help) {
+    return app_
+        .add_option_function<std::string>(
+            flag, [&target_ms](const std::string& value) { target_ms = *parse_duration_ms(value); },
+            help)
+        ->check(kDuration)
+        ->envname(env_name(flag))
+        ->default_str(format_duration(target_ms));
+  }
+
+ private:
+  CLI::App& app_;
+};
+
+}  // namespace
+
+std::optional<int64_t> parse_duration_ms(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  int64_t total = 0;
+  while (!text.empty()) {
+    int64_t number = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (error != std::errc() || end == text.data()) return std::nullopt;
+    text.remove_prefix(static_cast<size_t>(end - text.data()));
+    const Unit* unit = nullptr;
+    for (const Unit& candidate : kDurationUnits) {
+      if (text.substr(0, candidate.suffix.size()) == candidate.suffix) {
+        unit = &candidate;
+        break;
+      }
+    }
+    if (unit == nullptr || number < 0) return std::nullopt;
+    if (number > (INT64_MAX - total) / unit->ms) return std::nullopt;
+    total += number * unit->ms;
+    text.remove_prefix(unit->suffix.size());
+  }
+  return total;
+}
+
+std::string format_duration(int64_t ms) {
+  if (ms == 0) return "0s";
+  std::string text;
+  for (size_t index = kDurationUnits.size(); index-- > 0;) {
+    const Unit& unit = kDurationUnits[index];
+    if (unit.suffix == "y" || unit.suffix == "w") continue;  // days read better than weeks
+    if (ms >= unit.ms) {
+      text += std::to_string(ms / unit.ms) + std::string(unit.suffix);
+      ms %= unit.ms;
+    }
+  }
+  return text;
+}
+
+std::optional<int64_t> parse_byte_size(std::string_view text) {
+  int64_t number = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (error != std::errc() || end == text.data() || number < 0) return std::nullopt;
+  const std::string_view suffix(end, static_cast<size_t>(text.data() + text.size() - end));
+  int shift = 0;
+  if (suffix == "KiB") {
+    shift = 10;
+  } else if (suffix == "MiB") {
+    shift = 20;
+  } else if (suffix == "GiB") {
+    shift = 30;
+  } else if (!suffix.empty() && suffix != "B") {
+    return std::nullopt;
+  }
+  if (number > (INT64_MAX >> shift)) return std::nullopt;
+  return number << shift;
+}
+
+std::optional<ListenAddress> parse_listen_address(std::string_view text) {
+  ListenAddress address;
+  size_t colon;
+  if (!text.empty() && text.front() == '[') {
+    const size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return std::nullopt;
+    }
+    address.host = std::string(text.substr(1, close - 1));
+    colon = close + 1;
+  } else {
+    colon = text.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    address.host = std::string(text.substr(0, colon));
+  }
+  const std::string_view port = text.substr(colon + 1);
+  auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), address.port);
+  if (address.host.empty() || error != std::errc() || end != port.data() + port.size() ||
+      address.port < 0 || address.port > 65535) {
+    return std::nullopt;
+  }
+  return address;
+}
+
+std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv) {
+  Config config;
+  CLI::App app{
+      "timing-sidecar: per-topic Prometheus metrics of Apache RocketMQ timing messages that stay "
+      "exactly right when topics are deleted.",
+      "timing-sidecar"};
+  app.set_version_flag("--version", std::string("timing-sidecar ") + TIMING_SIDECAR_VERSION);
+  app.set_config("--config", "", "A TOML file whose keys are the flag names without dashes, "
+                                 "e.g. web.listen-address = \"0.0.0.0:9877\"");
+  // Keys such as "web.listen-address" are flag names, not [web] tables.
+  app.get_config_formatter_base()->parentSeparator('\x1f');
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  app.get_formatter()->column_width(40);
+
+  Flags flags(app);
+  flags.value("--web.listen-address", config.web_listen_address,
+             "Where GET /metrics, /healthz, /readyz and /v1/topics are served")
+      ->check(kListenAddress);
+  flags.value("--webhook.listen-address", config.webhook_listen_address,
+             "Where POST /v1/events is served; keep it on loopback (the broker shares the pod)")
+      ->check(kListenAddress);
+  std::string max_body = "1MiB";
+  flags.value("--webhook.max-body", max_body, "Largest webhook body accepted; larger ones get 413")
+      ->check(kByteSize);
+  flags.value("--web.threads", config.web_threads,
+             "Worker threads per listener; each keep-alive connection holds one while open")
+      ->check(CLI::Range(2, 1024));
+  flags.value("--cluster", config.cluster, "Constant label cluster on every per-topic series");
+  flags.value("--node-id", config.node_id, "Constant label node_id on every per-topic series");
+  flags.duration("--timer.precision", config.timer_precision_ms,
+                 "Tick of the delay scheduler, as RocketMQ's timerPrecisionMs");
+  flags.duration("--timer.max-delay", config.timer_max_delay_ms,
+                 "Longest delay accepted for a timing message, as RocketMQ's timerMaxDelaySec");
+  flags.duration("--overdue.grace", config.overdue_grace_ms,
+                 "How long past its delivery time a message may stay pending before it is overdue");
+  app.add_flag("--snapshot.per-topic,!--no-snapshot.per-topic", config.snapshot_per_topic,
+               "rocketmq_timer_message_snapshot per topic (true) or broker-wide (false)")
+      ->envname(env_name("--snapshot.per-topic"))
+      ->capture_default_str();
+  flags.duration("--reconcile.interval", config.reconcile_interval_ms,
+                 "Period of the sweep that drops series of topics no longer live");
+  flags.value("--max-topics", config.max_topics,
+             "Events that would track a topic beyond this many are ignored and counted")
+      ->check(CLI::PositiveNumber);
+  std::string log_level = "info";
+  flags.value("--log.level", log_level, "debug, info, warn or error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  std::string log_format = "text";
+  flags.value("--log.format", log_format, "text (logfmt) or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_flag("--demo", config.demo,
+               "Run with an in-process simulated broker that creates, fills and deletes topics");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    std::ostringstream out, err;
+    const int code = app.exit(error, out, err);
+    return ConfigExit{code, code == 0 ? out.str() : err.str()};
+  }
+
+  auto fail = [](const std::string& message) {
+    return ConfigExit{2, "timing-sidecar: " + message + "\nRun with --help for more information.\n"};
+  };
+  config.webhook_max_body_bytes = *parse_byte_size(max_body);
+  if (config.timer_precision_ms < 1 || config.timer_precision_ms > 60'000) {
+    return fail("--timer.precision must be between 1ms and 1m");
+  }
+  if (config.timer_max_delay_ms < config.timer_precision_ms) {
+    return fail("--timer.max-delay must be at least --timer.precision");
+  }
+  if (config.reconcile_interval_ms < 1) return fail("--reconcile.interval must be positive");
+  config.log_level = log_level == "debug"  ? LogLevel::kDebug
+                     : log_level == "warn" ? LogLevel::kWarn
+                     : log_level == "error" ? LogLevel::kError
+                                            : LogLevel::kInfo;
+  config.log_format = log_format == "json" ? LogFormat::kJson : LogFormat::kText;
+  return config;
+}
+
+}  // namespace timing_sidecar

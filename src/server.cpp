@@ -1,0 +1,160 @@
+#include "timing_sidecar/server.hpp"
+
+#include <httplib.h>
+
+#include <optional>
+
+#include "timing_sidecar/exposition.hpp"
+#include "timing_sidecar/log.hpp"
+
+namespace timing_sidecar {
+
+namespace {
+
+constexpr time_t kKeepAliveTimeoutSeconds = 5;
+constexpr time_t kReadTimeoutSeconds = 5;
+
+void send(httplib::Response& res, const HttpReply& reply) {
+  res.status = reply.status;
+  res.set_content(reply.body, "application/json");
+}
+
+void configure_common(httplib::Server& server, int threads) {
+  server.set_tcp_nodelay(true);
+  server.set_keep_alive_timeout(kKeepAliveTimeoutSeconds);
+  server.set_read_timeout(kReadTimeoutSeconds, 0);
+  server.set_write_timeout(kReadTimeoutSeconds, 0);
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  // A plain 500: never the exception's text, which may hold internals.
+  server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    res.status = 500;
+    res.set_content("internal error\n", "text/plain");
+  });
+}
+
+bool bind_listener(httplib::Server& server, const std::string& address_text, int* port, std::string* error) {
+  const ListenAddress address = *parse_listen_address(address_text);
+  if (address.port == 0) {
+    *port = server.bind_to_any_port(address.host);
+  } else if (server.bind_to_port(address.host, address.port)) {
+    *port = address.port;
+  } else {
+    *port = -1;
+  }
+  if (*port <= 0) {
+    *error = "cannot listen on " + address_text;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+HttpServer::HttpServer(const Config& config, Sidecar& sidecar, AfterIngest after_ingest)
+    : config_(config),
+      sidecar_(sidecar),
+      after_ingest_(std::move(after_ingest)),
+      web_(std::make_unique<httplib::Server>()),
+      webhook_(std::make_unique<httplib::Server>()) {
+  configure_common(*web_, config_.web_threads);
+  configure_common(*webhook_, config_.web_threads);
+  route_web();
+  route_webhook();
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::route_web() {
+  web_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(sidecar_.scrape(), std::string(kTextContentType));
+  });
+  web_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+  web_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    const bool ready = sidecar_.ready();
+    res.status = ready ? 200 : 503;
+    res.set_content(ready ? "ready\n" : "not ready: waiting for the first topic list\n",
+                    "text/plain");
+  });
+  web_->Get("/v1/topics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(sidecar_.topics_json(), "application/json");
+  });
+}
+
+void HttpServer::route_webhook() {
+  // Runs before cpp-httplib reads the body: it enforces its payload limit only when a
+  // Content-Length is given, and inflates compressed bodies without bound.
+  auto refuse_unsafe_body = [this](const httplib::Request& req) -> std::optional<HttpReply> {
+    if (req.method != "POST") return std::nullopt;
+    if (req.has_header("Transfer-Encoding")) {
+      return sidecar_.reject("bad_encoding", 411,
+                             "chunked bodies are not accepted: send a Content-Length");
+    }
+    if (req.has_header("Content-Encoding") && req.get_header_value("Content-Encoding") != "identity") {
+      return sidecar_.reject("bad_encoding", 415,
+                             "Content-Encoding " + req.get_header_value("Content-Encoding") +
+                                 " is not accepted: send the JSON uncompressed");
+    }
+    if (!req.has_header("Content-Length")) {
+      return sidecar_.reject("bad_encoding", 411, "a Content-Length header is required");
+    }
+    const std::string length_text = req.get_header_value("Content-Length");
+    const std::optional<int64_t> length = parse_byte_size(length_text);
+    if (!length || length_text.find_first_not_of("0123456789") != std::string::npos) {
+      return sidecar_.reject("bad_encoding", 400, "Content-Length is not a number");
+    }
+    if (*length > config_.webhook_max_body_bytes) {
+      return sidecar_.reject("too_large", 413,
+                             "body of " + length_text + " bytes exceeds --webhook.max-body (" +
+                                 std::to_string(config_.webhook_max_body_bytes) + " bytes)");
+    }
+    return std::nullopt;
+  };
+  auto refuse = [](httplib::Response& res, const HttpReply& reply) {
+    send(res, reply);
+    // The unread body stays in the socket: this connection cannot carry another request.
+    res.set_header("Connection", "close");
+  };
+  webhook_->set_expect_100_continue_handler(
+      [refuse_unsafe_body, refuse](const httplib::Request& req, httplib::Response& res) {
+        if (auto reply = refuse_unsafe_body(req)) {
+          refuse(res, *reply);
+          return reply->status;
+        }
+        return 100;
+      });
+  webhook_->set_pre_routing_handler(
+      [refuse_unsafe_body, refuse](const httplib::Request& req, httplib::Response& res) {
+        if (auto reply = refuse_unsafe_body(req)) {
+          refuse(res, *reply);
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+      });
+  webhook_->set_payload_max_length(static_cast<size_t>(config_.webhook_max_body_bytes));
+  webhook_->Post("/v1/events", [this](const httplib::Request& req, httplib::Response& res) {
+    const HttpReply reply = sidecar_.ingest(req.body, EventSource::kWebhook);
+    send(res, reply);
+    if (reply.status == 200 && after_ingest_) after_ingest_();
+  });
+}
+
+bool HttpServer::start(std::string* error) {
+  if (!bind_listener(*web_, config_.web_listen_address, &web_port_, error) ||
+      !bind_listener(*webhook_, config_.webhook_listen_address, &webhook_port_, error)) {
+    return false;
+  }
+  web_thread_ = std::thread([this] { web_->listen_after_bind(); });
+  webhook_thread_ = std::thread([this] { webhook_->listen_after_bind(); });
+  return true;
+}
+
+void HttpServer::stop() {
+  web_->stop();
+  webhook_->stop();
+  if (web_thread_.joinable()) web_thread_.join();
+  if (webhook_thread_.joinable()) webhook_thread_.join();
+}
+
+}  // namespace timing_sidecar

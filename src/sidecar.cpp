@@ -1,0 +1,94 @@
+#include "timing_sidecar/sidecar.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "timing_sidecar/log.hpp"
+
+namespace timing_sidecar {
+
+EngineConfig engine_config(const Config& config) {
+  EngineConfig engine;
+  engine.labels = {config.cluster, config.node_id};
+  engine.scheduler.precision_ms = config.timer_precision_ms;
+  engine.scheduler.max_delay_ms = config.timer_max_delay_ms;
+  engine.scheduler.overdue_grace_ms = config.overdue_grace_ms;
+  engine.snapshot_per_topic = config.snapshot_per_topic;
+  engine.max_topics = static_cast<size_t>(config.max_topics);
+  return engine;
+}
+
+Sidecar::Sidecar(const Config& config, const Clock& clock)
+    : config_(config),
+      clock_(clock),
+      metrics_(ConstantLabels{config.cluster, config.node_id},
+               static_cast<size_t>(config.max_topics)),
+      engine_(engine_config(config), clock, metrics_) {}
+
+HttpReply Sidecar::reject(std::string_view reason, int status, std::string_view message) {
+  metrics_.on_rejected(reason);
+  rejected_since_summary_.fetch_add(1, std::memory_order_relaxed);
+  log(LogLevel::kDebug, "request rejected",
+      {{"reason", std::string(reason)}, {"error", std::string(message)}});
+  return {status, nlohmann::json{{"error", message}}.dump()};
+}
+
+HttpReply Sidecar::ingest(std::string_view body, EventSource source) {
+  EventLimits limits;
+  limits.now_ms = clock_.now_ms();
+  limits.max_delay_ms = config_.timer_max_delay_ms;
+  limits.clock_slack_ms = config_.timer_precision_ms;
+  ParseResult parsed = parse_events(body, limits);
+  if (auto* error = std::get_if<EventError>(&parsed)) {
+    return reject(error->reason, 400, error->message);
+  }
+  const ApplyResult result = apply(std::get<std::vector<Event>>(parsed), source);
+  return {200, nlohmann::json{{"accepted", result.accepted}, {"ignored", result.ignored}}.dump()};
+}
+
+ApplyResult Sidecar::apply(const std::vector<Event>& events, EventSource source) {
+  return engine_.apply(events, source);
+}
+
+size_t Sidecar::reconcile(ReconcileTrigger trigger) {
+  const size_t dropped = engine_.reconcile();
+  metrics_.on_reconciled(trigger, static_cast<double>(clock_.now_ms()) / 1000.0);
+  if (dropped > 0) {
+    log(LogLevel::kInfo, "reconciler dropped topics that are no longer live",
+        {{"topics", std::to_string(dropped)},
+         {"trigger", trigger == ReconcileTrigger::kScrape ? "scrape" : "sweep"}});
+  }
+  return dropped;
+}
+
+std::string Sidecar::scrape() {
+  reconcile(ReconcileTrigger::kScrape);
+  metrics_.set_engine_stats(engine_.stats());
+  std::string body;
+  engine_.write_metrics(body);
+  metrics_.write(body);
+  return body;
+}
+
+void Sidecar::sweep() {
+  reconcile(ReconcileTrigger::kSweep);
+  if (const uint64_t rejected = rejected_since_summary_.exchange(0)) {
+    log(LogLevel::kWarn, "requests rejected since the last sweep",
+        {{"requests", std::to_string(rejected)},
+         {"see", "timing_sidecar_events_rejected_total{reason}"}});
+  }
+}
+
+std::string Sidecar::topics_json() const {
+  nlohmann::json topics = nlohmann::json::array();
+  for (const TopicSummary& topic : engine_.topics()) {
+    topics.push_back({{"name", topic.name},
+                      {"pending", topic.pending},
+                      {"due", topic.due},
+                      {"overdue", topic.overdue},
+                      {"enqueued", topic.enqueued},
+                      {"dequeued", topic.dequeued}});
+  }
+  return nlohmann::json{{"topics", std::move(topics)}}.dump();
+}
+
+}  // namespace timing_sidecar
