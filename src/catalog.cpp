@@ -38,6 +38,45 @@ void Catalog::begin_life(Entry& entry, const Event& event, int64_t now_ms) {
   entry.first_seen_ms = now_ms;
 }
 
+void Catalog::end_life(Entry& entry, std::optional<int64_t> revision, int64_t now_ms) {
+  if (entry.live) --live_;
+  entry.live = false;
+  entry.deleted_revision = revision;
+  entry.deleted_ms = now_ms;
+}
+
+bool Catalog::seen_before(const Entry& entry, const ListStamp& stamp) {
+  if (entry.first_seen_revision && stamp.revision) {
+    return *entry.first_seen_revision <= *stamp.revision;
+  }
+  return entry.first_seen_ms < stamp.requested_at_ms;
+}
+
+ListVerdict Catalog::admit_listed(const std::string& topic, const ListStamp& stamp, uint32_t epoch,
+                                  int64_t now_ms) {
+  bool is_new = false;
+  Entry& entry = entry_for(topic, &is_new);
+  entry.list_epoch = epoch;
+  if (entry.live) return ListVerdict::kAlreadyLive;
+  if (!is_new) {
+    const bool taken_after_deletion =
+        entry.deleted_revision && stamp.revision
+            ? *stamp.revision > *entry.deleted_revision
+            : stamp.requested_at_ms > entry.deleted_ms;
+    if (!taken_after_deletion) return ListVerdict::kStillDeleted;
+  }
+  Event listed;
+  listed.type = EventType::kTopicCreated;
+  listed.revision = stamp.revision;
+  begin_life(entry, listed, now_ms);
+  return is_new ? ListVerdict::kCreated : ListVerdict::kRevived;
+}
+
+void Catalog::condemn(const std::string& topic, const ListStamp& stamp, int64_t now_ms) {
+  auto it = entries_.find(topic);
+  if (it != entries_.end() && it->second.live) end_life(it->second, stamp.revision, now_ms);
+}
+
 Verdict Catalog::admit(const Event& event, int64_t now_ms) {
   bool is_new = false;
   Entry& entry = entry_for(event.topic, &is_new);
@@ -54,7 +93,7 @@ Verdict Catalog::admit(const Event& event, int64_t now_ms) {
     case EventType::kTopicDeleted:
       if (!is_new && !entry.live) {
         if (not_newer(event.revision, entry.deleted_revision)) return Verdict::kIgnoreStale;
-        entry.deleted_revision = event.revision;
+        end_life(entry, event.revision, now_ms);
         return Verdict::kApply;
       }
       // A deletion older than the creation that began this life belongs to a previous one.
@@ -62,9 +101,7 @@ Verdict Catalog::admit(const Event& event, int64_t now_ms) {
           *event.revision < *entry.created_revision) {
         return Verdict::kIgnoreStale;
       }
-      if (entry.live) --live_;
-      entry.live = false;
-      entry.deleted_revision = event.revision;
+      end_life(entry, event.revision, now_ms);
       return Verdict::kApply;
 
     case EventType::kTimerEnqueued:

@@ -201,6 +201,25 @@ std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv)
       ->capture_default_str();
   flags.duration("--reconcile.interval", config.reconcile_interval_ms,
                  "Period of the sweep that drops series of topics no longer live");
+  flags.value("--reconcile.max-drop-ratio", config.reconcile_max_drop_ratio,
+              "A list that would drop more than this share of the tracked topics is applied only "
+              "when the next list confirms it")
+      ->check(CLI::Range(0.0, 1.0));
+  flags.value("--broker.url", config.broker_url,
+              "Base URL of the broker's HTTP API to list and watch (e.g. http://127.0.0.1:10912)");
+  flags.duration("--broker.resync-interval", config.broker_resync_interval_ms,
+                 "List the broker's topics again this often, as informers resync");
+  flags.duration("--broker.poll-timeout", config.broker_poll_timeout_ms,
+                 "How long the broker may hold a long-poll of /v1/events");
+  flags.value("--topics.file", config.topics_file,
+              "RocketMQ's store/config/topics.json, watched for changes: an authoritative list");
+  flags.value("--topics.dashboard-url", config.topics_dashboard_url,
+              "rocketmq-dashboard base URL; its /topic/list.query is an authoritative list");
+  flags.value("--timer-metrics.file", config.timer_metrics_file,
+              "RocketMQ's store/config/timermetrics: the broker's own per-topic counts, exported "
+              "for live topics with no message-level events");
+  flags.duration("--sources.poll-interval", config.sources_poll_interval_ms,
+                 "How often the files and the dashboard are checked for changes");
   flags.value("--max-topics", config.max_topics,
              "Events that would track a topic beyond this many are ignored and counted")
       ->check(CLI::PositiveNumber);
@@ -232,6 +251,8 @@ std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv)
     return fail("--timer.max-delay must be at least --timer.precision");
   }
   if (config.reconcile_interval_ms < 1) return fail("--reconcile.interval must be positive");
+  if (config.broker_poll_timeout_ms < 1000) return fail("--broker.poll-timeout must be at least 1s");
+  if (config.sources_poll_interval_ms < 1) return fail("--sources.poll-interval must be positive");
   config.log_level = log_level == "debug"  ? LogLevel::kDebug
                      : log_level == "warn" ? LogLevel::kWarn
                      : log_level == "error" ? LogLevel::kError

@@ -79,10 +79,9 @@ bool Engine::apply_one(Shard& shard, const Event& event, EventSource source, int
     if (auto slot = shard.store.find(event.topic)) drop_topic(shard, *slot, "deleted");
     return true;
   }
-  const size_t topics_before = shard.store.size();
-  const TopicKey slot = shard.store.find_or_add(event.topic);
-  if (shard.store.size() != topics_before) topic_count_.fetch_add(1, std::memory_order_relaxed);
+  const TopicKey slot = add_series(shard, event.topic);
   TopicSeries& series = shard.store.at(slot);
+  if (event.type != EventType::kTopicCreated) series.has_message_events = true;
   switch (event.type) {
     case EventType::kTimerEnqueued:
       if (shard.scheduler.enqueue(slot, event.id, event.deliver_at_ms, now_ms, shard.store) ==
@@ -95,16 +94,98 @@ bool Engine::apply_one(Shard& shard, const Event& event, EventSource source, int
       ++series.dequeued;
       if (auto deliver_at_ms = shard.scheduler.remove(slot, event.id, shard.store)) {
         observer_.on_delivery_lateness(static_cast<double>(now_ms - *deliver_at_ms) / 1000.0);
+      } else if (series.unseen > 0) {
+        --series.unseen;  // one of the messages only the broker's count knew of
       }
       break;
     case EventType::kTimerCancelled:
-      shard.scheduler.remove(slot, event.id, shard.store);
+      if (!shard.scheduler.remove(slot, event.id, shard.store) && series.unseen > 0) {
+        --series.unseen;
+      }
       break;
     case EventType::kTopicCreated:
     case EventType::kTopicDeleted:
       break;
   }
   return true;
+}
+
+TopicKey Engine::add_series(Shard& shard, const std::string& topic) {
+  const size_t topics_before = shard.store.size();
+  const TopicKey slot = shard.store.find_or_add(topic);
+  if (shard.store.size() != topics_before) topic_count_.fetch_add(1, std::memory_order_relaxed);
+  return slot;
+}
+
+ListAdmission Engine::admit_list(const TopicList& list) {
+  std::array<std::vector<const ListedTopic*>, kShardCount> by_shard;
+  for (const ListedTopic& topic : list.topics) {
+    by_shard[std::hash<std::string_view>{}(topic.name) % kShardCount].push_back(&topic);
+  }
+  const uint32_t epoch = ++list_epoch_;
+  const int64_t now_ms = clock_.now_ms();
+  ListAdmission admission;
+  for (size_t index = 0; index < kShardCount; ++index) {
+    Shard& shard = *shards_[index];
+    std::lock_guard lock(shard.mutex);
+    for (const ListedTopic* topic : by_shard[index]) {
+      if (!shard.catalog.is_live(topic->name) &&
+          topic_count_.load(std::memory_order_relaxed) >= config_.max_topics) {
+        observer_.on_ignored("topic_limit");
+        continue;
+      }
+      switch (shard.catalog.admit_listed(topic->name, list.stamp, epoch, now_ms)) {
+        case ListVerdict::kCreated:
+          ++admission.created;
+          add_series(shard, topic->name);
+          break;
+        case ListVerdict::kRevived:
+          ++admission.revived;
+          add_series(shard, topic->name);
+          break;
+        case ListVerdict::kAlreadyLive:
+        case ListVerdict::kStillDeleted:
+          break;
+      }
+    }
+    shard.catalog.for_each_unlisted(epoch, list.stamp, [&](const std::string& name) {
+      admission.unlisted.push_back(name);
+    });
+    admission.live += shard.catalog.live_count();
+  }
+  return admission;
+}
+
+void Engine::condemn(const std::vector<std::string>& topics, const ListStamp& stamp) {
+  const int64_t now_ms = clock_.now_ms();
+  for (const std::string& topic : topics) {
+    Shard& shard = shard_for(topic);
+    std::lock_guard lock(shard.mutex);
+    shard.catalog.condemn(topic, stamp, now_ms);
+  }
+}
+
+std::vector<std::string> Engine::adopt_broker_counts(const std::vector<ListedTopic>& counts,
+                                                     CountMode mode) {
+  std::vector<std::string> incomplete;
+  for (const ListedTopic& topic : counts) {
+    if (!topic.timing) continue;
+    Shard& shard = shard_for(topic.name);
+    std::lock_guard lock(shard.mutex);
+    // The broker's count of a topic that is not live is exactly RocketMQ's stale-series bug.
+    if (!shard.catalog.is_live(topic.name)) continue;
+    TopicSeries& series = shard.store.at(add_series(shard, topic.name));
+    if (mode == CountMode::kMirror && series.has_message_events) continue;
+    const int64_t broker_count = std::max<int64_t>(0, *topic.timing);
+    const int64_t unseen = broker_count - static_cast<int64_t>(series.pending);
+    const bool was_complete = series.unseen == 0;
+    series.unseen = static_cast<int32_t>(
+        std::clamp<int64_t>(unseen, INT32_MIN, INT32_MAX));
+    if (series.unseen != 0 && (was_complete || mode == CountMode::kAdoptAfterGap)) {
+      incomplete.push_back(topic.name);
+    }
+  }
+  return incomplete;
 }
 
 void Engine::drop_topic(Shard& shard, TopicKey slot, std::string_view reason) {
@@ -165,7 +246,7 @@ std::vector<TopicSummary> Engine::topics() const {
   for (const auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
     shard->store.for_each([&](TopicKey, const TopicSeries& series) {
-      summaries.push_back({*series.name, series.pending, series.due, series.overdue,
+      summaries.push_back({*series.name, series.exposed_pending(), series.due, series.overdue,
                            series.enqueued, series.dequeued});
     });
   }
@@ -182,6 +263,9 @@ EngineStats Engine::stats() const {
     stats.tombstones += shard->catalog.tombstone_count();
     stats.timers += shard->scheduler.timers();
     stats.pending += shard->scheduler.pending();
+    shard->store.for_each([&](TopicKey, const TopicSeries& series) {
+      if (series.unseen != 0) ++stats.incomplete;
+    });
   }
   return stats;
 }

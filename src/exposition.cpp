@@ -95,7 +95,7 @@ void TopicFamiliesWriter::append_sample(Family family, const std::string& topic,
 void TopicFamiliesWriter::add(const SeriesStore& store) {
   store.for_each([&](TopicKey, const TopicSeries& series) {
     const std::string& topic = *series.name;
-    append_sample(kPending, topic, {}, series.pending);
+    append_sample(kPending, topic, {}, series.exposed_pending());
     append_sample(kEnqueued, topic, {}, series.enqueued);
     append_sample(kDequeued, topic, {}, series.dequeued);
     append_sample(kOverdue, topic, {}, series.overdue);

@@ -46,6 +46,12 @@ SelfMetrics::SelfMetrics(const ConstantLabels& labels, size_t max_topics)
                                 "reconciler because the topic is no longer live.")
                           .Labels(constant_labels(labels))
                           .Register(*registry_)),
+      list_drops_family_(BuildCounter()
+                             .Name("timing_sidecar_list_drops_total")
+                             .Help("Live topics an authoritative list left out: dropped, or held "
+                                   "back until the next list confirms (--reconcile.max-drop-ratio).")
+                             .Labels(constant_labels(labels))
+                             .Register(*registry_)),
       lateness_(BuildHistogram()
                     .Name("rocketmq_timer_delivery_lateness_seconds")
                     .Help("Dequeue time minus scheduled delivery time of dequeued timing messages.")
@@ -62,6 +68,13 @@ SelfMetrics::SelfMetrics(const ConstantLabels& labels, size_t max_topics)
       tombstones_(BuildGauge()
                       .Name("timing_sidecar_tombstones")
                       .Help("Deleted topics remembered so that late events cannot revive them.")
+                      .Labels(constant_labels(labels))
+                      .Register(*registry_)
+                      .Add({})),
+      incomplete_(BuildGauge()
+                      .Name("timing_sidecar_topics_incomplete")
+                      .Help("Topics whose pending count rests partly on the broker's own count: "
+                            "their message-level state is incomplete.")
                       .Labels(constant_labels(labels))
                       .Register(*registry_)
                       .Add({})),
@@ -143,7 +156,15 @@ void SelfMetrics::on_reconciled(ReconcileTrigger trigger, double unix_seconds) {
   reconcile_last_success_.Set(unix_seconds);
 }
 
+void SelfMetrics::on_list_drops(std::string_view source, std::string_view outcome,
+                                size_t topics) {
+  std::lock_guard lock(label_cache_mutex_);
+  list_drops_family_.Add({{"source", std::string(source)}, {"outcome", std::string(outcome)}})
+      .Increment(static_cast<double>(topics));
+}
+
 void SelfMetrics::set_engine_stats(const EngineStats& stats) {
+  incomplete_.Set(static_cast<double>(stats.incomplete));
   topics_.Set(static_cast<double>(stats.topics));
   tombstones_.Set(static_cast<double>(stats.tombstones));
   timers_.Set(static_cast<double>(stats.timers));

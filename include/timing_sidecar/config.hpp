@@ -30,6 +30,14 @@ struct Config {
   int64_t overdue_grace_ms = 10'000;
   bool snapshot_per_topic = true;
   int64_t reconcile_interval_ms = 30'000;
+  double reconcile_max_drop_ratio = 0.5;
+  std::string broker_url;
+  int64_t broker_resync_interval_ms = 5 * 60'000;
+  int64_t broker_poll_timeout_ms = 30'000;
+  std::string topics_file;
+  std::string topics_dashboard_url;
+  std::string timer_metrics_file;
+  int64_t sources_poll_interval_ms = 5'000;
   int64_t max_topics = 1'000'000;
   LogLevel log_level = LogLevel::kInfo;
   LogFormat log_format = LogFormat::kText;

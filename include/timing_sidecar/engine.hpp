@@ -44,6 +44,29 @@ struct EngineConfig {
   size_t max_topics = 1'000'000;
 };
 
+// An authoritative list of the broker's topics, with RocketMQ's own pending count where the
+// source gives one.
+struct ListedTopic {
+  std::string name;
+  std::optional<int64_t> timing;
+};
+
+struct TopicList {
+  ListStamp stamp;
+  std::vector<ListedTopic> topics;
+};
+
+struct ListAdmission {
+  size_t created = 0;
+  size_t revived = 0;
+  size_t live = 0;                    // live topics after admission
+  std::vector<std::string> unlisted;  // live, left out by the list, seen before it: drop candidates
+};
+
+// kAdoptAfterGap: the broker's count replaces what events said (after a relist caused by a gap).
+// kMirror: the broker's count is exported for topics no message-level event was seen for.
+enum class CountMode { kAdoptAfterGap, kMirror };
+
 struct ApplyResult {
   size_t accepted = 0;
   size_t ignored = 0;
@@ -63,6 +86,7 @@ struct EngineStats {
   size_t tombstones = 0;
   size_t timers = 0;
   size_t pending = 0;
+  size_t incomplete = 0;  // topics whose pending count rests partly on the broker's own count
 };
 
 class Engine {
@@ -76,6 +100,16 @@ class Engine {
   // Fires due timers of every shard at the clock's now.
   size_t advance_timers();
   std::optional<int64_t> next_wakeup_ms() const;
+
+  // Lists are applied one at a time (admit_list, then condemn the drops the caller accepts).
+  std::mutex& list_mutex() { return list_mutex_; }
+  ListAdmission admit_list(const TopicList& list);
+  // Tombstones topics an authoritative list no longer names; their series go at the next
+  // reconcile, within the scrape that follows at the latest.
+  void condemn(const std::vector<std::string>& topics, const ListStamp& stamp);
+  // Returns the topics whose message-level state is now incomplete.
+  std::vector<std::string> adopt_broker_counts(const std::vector<ListedTopic>& counts,
+                                               CountMode mode);
 
   // Drops the series of every topic the catalog does not hold live. Returns topics dropped.
   size_t reconcile();
@@ -99,7 +133,11 @@ class Engine {
   const Clock& clock_;
   EngineObserver& observer_;
   std::array<std::unique_ptr<Shard>, kShardCount> shards_;
+  TopicKey add_series(Shard& shard, const std::string& topic);
+
   std::atomic<size_t> topic_count_{0};
+  std::mutex list_mutex_;
+  uint32_t list_epoch_ = 0;  // guarded by list_mutex_
 };
 
 }  // namespace timing_sidecar

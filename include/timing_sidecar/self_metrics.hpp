@@ -32,6 +32,8 @@ class SelfMetrics final : public EngineObserver {
 
   void on_rejected(std::string_view reason);
   void on_reconciled(ReconcileTrigger trigger, double unix_seconds);
+  // outcome: "dropped" or "held_back" (waiting for the next list to confirm).
+  void on_list_drops(std::string_view source, std::string_view outcome, size_t topics);
   void set_engine_stats(const EngineStats& stats);
 
   // Appends every family in the text format.
@@ -55,6 +57,7 @@ class SelfMetrics final : public EngineObserver {
   prometheus::Family<prometheus::Counter>& ignored_family_;
   prometheus::Family<prometheus::Counter>& rejected_family_;
   prometheus::Family<prometheus::Counter>& removed_family_;
+  prometheus::Family<prometheus::Counter>& list_drops_family_;
   std::map<std::string, prometheus::Counter*, std::less<>> ignored_;
   std::map<std::string, prometheus::Counter*, std::less<>> rejected_;
   std::map<std::string, prometheus::Counter*, std::less<>> removed_;
@@ -62,6 +65,7 @@ class SelfMetrics final : public EngineObserver {
   prometheus::Histogram& lateness_;
   prometheus::Gauge& topics_;
   prometheus::Gauge& tombstones_;
+  prometheus::Gauge& incomplete_;
   prometheus::Gauge& timers_;
   prometheus::Counter& timers_fired_;
   std::array<prometheus::Counter*, 2> reconcile_runs_{};

@@ -25,6 +25,16 @@ struct TopicSeries {
   uint32_t due = 0;      // due, not yet overdue
   uint32_t overdue = 0;
   std::array<uint32_t, kSnapshotRanges> ranges{};
+  // Pending messages the broker counts but whose events were never seen (adopted from its own
+  // count after a gap, or mirrored from timermetrics); negative when messages seen here were
+  // delivered unseen. Non-zero means the topic's message-level state is incomplete.
+  int32_t unseen = 0;
+  bool has_message_events = false;
+
+  uint32_t exposed_pending() const {
+    const int64_t total = static_cast<int64_t>(pending) + unseen;
+    return total < 0 ? 0 : static_cast<uint32_t>(total);
+  }
 };
 
 class SeriesStore final : public PhaseListener {
