@@ -66,7 +66,8 @@ PeriodicTask::~PeriodicTask() {
 
 void PeriodicTask::run() {
   std::unique_lock lock(mutex_);
-  while (!wake_.wait_for(lock, std::chrono::milliseconds(interval_ms_), [this] { return stopping_; })) {
+  while (!wake_.wait_for(lock, std::chrono::milliseconds(interval_ms_),
+                         [this] { return stopping_; })) {
     lock.unlock();
     task_();
     lock.lock();

@@ -59,10 +59,9 @@ ListVerdict Catalog::admit_listed(const std::string& topic, const ListStamp& sta
   entry.list_epoch = epoch;
   if (entry.live) return ListVerdict::kAlreadyLive;
   if (!is_new) {
-    const bool taken_after_deletion =
-        entry.deleted_revision && stamp.revision
-            ? *stamp.revision > *entry.deleted_revision
-            : stamp.requested_at_ms > entry.deleted_ms;
+    const bool taken_after_deletion = entry.deleted_revision && stamp.revision
+                                          ? *stamp.revision > *entry.deleted_revision
+                                          : stamp.requested_at_ms > entry.deleted_ms;
     if (!taken_after_deletion) return ListVerdict::kStillDeleted;
   }
   Event listed;

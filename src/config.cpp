@@ -1,7 +1,6 @@
 #include "timing_sidecar/config.hpp"
 
 #include <CLI/CLI.hpp>
-
 #include <array>
 #include <cctype>
 #include <charconv>
@@ -167,24 +166,28 @@ std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv)
       "exactly right when topics are deleted.",
       "timing-sidecar"};
   app.set_version_flag("--version", std::string("timing-sidecar ") + TIMING_SIDECAR_VERSION);
-  app.set_config("--config", "", "A TOML file whose keys are the flag names without dashes, "
-                                 "e.g. web.listen-address = \"0.0.0.0:9877\"");
+  app.set_config("--config", "",
+                 "A TOML file whose keys are the flag names without dashes, "
+                 "e.g. web.listen-address = \"0.0.0.0:9877\"");
   // Keys such as "web.listen-address" are flag names, not [web] tables.
   app.get_config_formatter_base()->parentSeparator('\x1f');
   app.allow_config_extras(CLI::config_extras_mode::error);
   app.get_formatter()->column_width(40);
 
   Flags flags(app);
-  flags.value("--web.listen-address", config.web_listen_address,
+  flags
+      .value("--web.listen-address", config.web_listen_address,
              "Where GET /metrics, /healthz, /readyz and /v1/topics are served")
       ->check(kListenAddress);
-  flags.value("--webhook.listen-address", config.webhook_listen_address,
+  flags
+      .value("--webhook.listen-address", config.webhook_listen_address,
              "Where POST /v1/events is served; keep it on loopback (the broker shares the pod)")
       ->check(kListenAddress);
   std::string max_body = "1MiB";
   flags.value("--webhook.max-body", max_body, "Largest webhook body accepted; larger ones get 413")
       ->check(kByteSize);
-  flags.value("--web.threads", config.web_threads,
+  flags
+      .value("--web.threads", config.web_threads,
              "Worker threads per listener; each keep-alive connection holds one while open")
       ->check(CLI::Range(2, 1024));
   flags.value("--cluster", config.cluster, "Constant label cluster on every per-topic series");
@@ -201,9 +204,10 @@ std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv)
       ->capture_default_str();
   flags.duration("--reconcile.interval", config.reconcile_interval_ms,
                  "Period of the sweep that drops series of topics no longer live");
-  flags.value("--reconcile.max-drop-ratio", config.reconcile_max_drop_ratio,
-              "A list that would drop more than this share of the tracked topics is applied only "
-              "when the next list confirms it")
+  flags
+      .value("--reconcile.max-drop-ratio", config.reconcile_max_drop_ratio,
+             "A list that would drop more than this share of the tracked topics is applied only "
+             "when the next list confirms it")
       ->check(CLI::Range(0.0, 1.0));
   flags.value("--broker.url", config.broker_url,
               "Base URL of the broker's HTTP API to list and watch (e.g. http://127.0.0.1:10912)");
@@ -220,7 +224,8 @@ std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv)
               "for live topics with no message-level events");
   flags.duration("--sources.poll-interval", config.sources_poll_interval_ms,
                  "How often the files and the dashboard are checked for changes");
-  flags.value("--max-topics", config.max_topics,
+  flags
+      .value("--max-topics", config.max_topics,
              "Events that would track a topic beyond this many are ignored and counted")
       ->check(CLI::PositiveNumber);
   std::string log_level = "info";
@@ -241,7 +246,8 @@ std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv)
   }
 
   auto fail = [](const std::string& message) {
-    return ConfigExit{2, "timing-sidecar: " + message + "\nRun with --help for more information.\n"};
+    return ConfigExit{2,
+                      "timing-sidecar: " + message + "\nRun with --help for more information.\n"};
   };
   config.webhook_max_body_bytes = *parse_byte_size(max_body);
   if (config.timer_precision_ms < 1 || config.timer_precision_ms > 60'000) {
@@ -251,10 +257,11 @@ std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv)
     return fail("--timer.max-delay must be at least --timer.precision");
   }
   if (config.reconcile_interval_ms < 1) return fail("--reconcile.interval must be positive");
-  if (config.broker_poll_timeout_ms < 1000) return fail("--broker.poll-timeout must be at least 1s");
+  if (config.broker_poll_timeout_ms < 1000)
+    return fail("--broker.poll-timeout must be at least 1s");
   if (config.sources_poll_interval_ms < 1) return fail("--sources.poll-interval must be positive");
-  config.log_level = log_level == "debug"  ? LogLevel::kDebug
-                     : log_level == "warn" ? LogLevel::kWarn
+  config.log_level = log_level == "debug"   ? LogLevel::kDebug
+                     : log_level == "warn"  ? LogLevel::kWarn
                      : log_level == "error" ? LogLevel::kError
                                             : LogLevel::kInfo;
   config.log_format = log_format == "json" ? LogFormat::kJson : LogFormat::kText;

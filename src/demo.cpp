@@ -13,8 +13,8 @@ namespace {
 constexpr std::array<const char*, 4> kTopics = {"demo-orders", "demo-payments", "demo-reminders",
                                                 "demo-coupons"};
 // One delay per snapshot range, so every timer_bound_s has messages.
-constexpr std::array<int64_t, 9> kDelaysMs = {3'000,     40'000,     200'000,     600'000,  2'400'000,
-                                              10'800'000, 21'600'000, 72'000'000, 172'800'000};
+constexpr std::array<int64_t, 9> kDelaysMs = {
+    3'000, 40'000, 200'000, 600'000, 2'400'000, 10'800'000, 21'600'000, 72'000'000, 172'800'000};
 constexpr int64_t kTickMs = 1000;
 constexpr int64_t kShortLivedTopicPeriodMs = 60'000;
 

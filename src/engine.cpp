@@ -63,7 +63,8 @@ ApplyResult Engine::apply(const std::vector<Event>& events, EventSource source) 
 }
 
 bool Engine::apply_one(Shard& shard, const Event& event, EventSource source, int64_t now_ms) {
-  if (!shard.catalog.is_live(event.topic) && topic_count_.load(std::memory_order_relaxed) >= config_.max_topics &&
+  if (!shard.catalog.is_live(event.topic) &&
+      topic_count_.load(std::memory_order_relaxed) >= config_.max_topics &&
       event.type != EventType::kTopicDeleted) {
     observer_.on_ignored("topic_limit");
     return false;
@@ -148,9 +149,8 @@ ListAdmission Engine::admit_list(const TopicList& list) {
           break;
       }
     }
-    shard.catalog.for_each_unlisted(epoch, list.stamp, [&](const std::string& name) {
-      admission.unlisted.push_back(name);
-    });
+    shard.catalog.for_each_unlisted(
+        epoch, list.stamp, [&](const std::string& name) { admission.unlisted.push_back(name); });
     admission.live += shard.catalog.live_count();
   }
   return admission;
@@ -179,8 +179,7 @@ std::vector<std::string> Engine::adopt_broker_counts(const std::vector<ListedTop
     const int64_t broker_count = std::max<int64_t>(0, *topic.timing);
     const int64_t unseen = broker_count - static_cast<int64_t>(series.pending);
     const bool was_complete = series.unseen == 0;
-    series.unseen = static_cast<int32_t>(
-        std::clamp<int64_t>(unseen, INT32_MIN, INT32_MAX));
+    series.unseen = static_cast<int32_t>(std::clamp<int64_t>(unseen, INT32_MIN, INT32_MAX));
     if (series.unseen != 0 && (was_complete || mode == CountMode::kAdoptAfterGap)) {
       incomplete.push_back(topic.name);
     }

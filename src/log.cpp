@@ -1,12 +1,11 @@
 #include "timing_sidecar/log.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 namespace timing_sidecar {
 
@@ -73,7 +72,8 @@ void configure_logging(LogLevel level, LogFormat format) {
 std::string format_log_line(LogFormat format, LogLevel level, std::string_view message,
                             const LogFields& fields, std::string_view timestamp) {
   if (format == LogFormat::kJson) {
-    nlohmann::ordered_json line = {{"ts", timestamp}, {"level", level_name(level)}, {"msg", message}};
+    nlohmann::ordered_json line = {
+        {"ts", timestamp}, {"level", level_name(level)}, {"msg", message}};
     for (const auto& [key, value] : fields) line[std::string(key)] = value;
     return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }

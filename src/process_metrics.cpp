@@ -14,7 +14,7 @@ namespace timing_sidecar {
 namespace {
 
 prometheus::MetricFamily single_value_family(const std::string& name, const std::string& help,
-                                      prometheus::MetricType type, double value) {
+                                             prometheus::MetricType type, double value) {
   prometheus::ClientMetric metric;
   if (type == prometheus::MetricType::Counter) {
     metric.counter.value = value;
@@ -72,19 +72,21 @@ std::vector<prometheus::MetricFamily> ProcessMetrics::Collect() const {
 
   using prometheus::MetricType;
   return {
-      single_value_family("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-                   MetricType::Counter, (utime + stime) / ticks),
+      single_value_family("process_cpu_seconds_total",
+                          "Total user and system CPU time spent in seconds.", MetricType::Counter,
+                          (utime + stime) / ticks),
       single_value_family("process_resident_memory_bytes", "Resident memory size in bytes.",
-                   MetricType::Gauge, rss_pages * static_cast<double>(sysconf(_SC_PAGESIZE))),
+                          MetricType::Gauge,
+                          rss_pages * static_cast<double>(sysconf(_SC_PAGESIZE))),
       single_value_family("process_virtual_memory_bytes", "Virtual memory size in bytes.",
-                   MetricType::Gauge, vsize),
+                          MetricType::Gauge, vsize),
       single_value_family("process_open_fds", "Number of open file descriptors.", MetricType::Gauge,
-                   open_fds()),
+                          open_fds()),
       single_value_family("process_max_fds", "Maximum number of open file descriptors.",
-                   MetricType::Gauge, static_cast<double>(limit.rlim_cur)),
+                          MetricType::Gauge, static_cast<double>(limit.rlim_cur)),
       single_value_family("process_start_time_seconds",
-                   "Start time of the process since unix epoch in seconds.", MetricType::Gauge,
-                   boot_time_seconds() + start_ticks / ticks),
+                          "Start time of the process since unix epoch in seconds.",
+                          MetricType::Gauge, boot_time_seconds() + start_ticks / ticks),
   };
 }
 

@@ -25,7 +25,10 @@ std::string sample_names(const std::vector<std::string>& names) {
 
 ListReconciler::ListReconciler(Engine& engine, SelfMetrics& metrics, double max_drop_ratio,
                                std::string source)
-    : engine_(engine), metrics_(metrics), max_drop_ratio_(max_drop_ratio), source_(std::move(source)) {}
+    : engine_(engine),
+      metrics_(metrics),
+      max_drop_ratio_(max_drop_ratio),
+      source_(std::move(source)) {}
 
 ListOutcome ListReconciler::apply(const TopicList& list, bool adopt_counts) {
   ListOutcome outcome;
@@ -58,8 +61,9 @@ ListOutcome ListReconciler::apply(const TopicList& list, bool adopt_counts) {
     outcome.held_back = held_back_.size();
     if (!newly_held.empty()) {
       metrics_.on_list_drops(source_, "held_back", newly_held.size());
-      log(LogLevel::kWarn, "topic list would drop too many topics at once: held back until the "
-                           "next list confirms",
+      log(LogLevel::kWarn,
+          "topic list would drop too many topics at once: held back until the "
+          "next list confirms",
           {{"source", source_},
            {"drops", std::to_string(candidates.size())},
            {"live", std::to_string(admission.live)},
@@ -84,8 +88,9 @@ ListOutcome ListReconciler::apply(const TopicList& list, bool adopt_counts) {
   if (adopt_counts) {
     outcome.incomplete = engine_.adopt_broker_counts(list.topics, CountMode::kAdoptAfterGap);
     if (!outcome.incomplete.empty()) {
-      log(LogLevel::kWarn, "adopted the broker's pending counts: message-level state incomplete "
-                           "until these topics' messages are seen again",
+      log(LogLevel::kWarn,
+          "adopted the broker's pending counts: message-level state incomplete "
+          "until these topics' messages are seen again",
           {{"source", source_}, {"topics", sample_names(outcome.incomplete)}});
     }
   }

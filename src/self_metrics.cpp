@@ -46,19 +46,20 @@ SelfMetrics::SelfMetrics(const ConstantLabels& labels, size_t max_topics)
                                 "reconciler because the topic is no longer live.")
                           .Labels(constant_labels(labels))
                           .Register(*registry_)),
-      list_drops_family_(BuildCounter()
-                             .Name("timing_sidecar_list_drops_total")
-                             .Help("Live topics an authoritative list left out: dropped, or held "
-                                   "back until the next list confirms (--reconcile.max-drop-ratio).")
-                             .Labels(constant_labels(labels))
-                             .Register(*registry_)),
+      list_drops_family_(
+          BuildCounter()
+              .Name("timing_sidecar_list_drops_total")
+              .Help("Live topics an authoritative list left out: dropped, or held "
+                    "back until the next list confirms (--reconcile.max-drop-ratio).")
+              .Labels(constant_labels(labels))
+              .Register(*registry_)),
       lateness_(BuildHistogram()
                     .Name("rocketmq_timer_delivery_lateness_seconds")
                     .Help("Dequeue time minus scheduled delivery time of dequeued timing messages.")
                     .Labels(constant_labels(labels))
                     .Register(*registry_)
                     .Add({}, prometheus::Histogram::BucketBoundaries{0.5, 1, 2, 5, 10, 30, 60, 120,
-                                                                      300, 900, 3600})),
+                                                                     300, 900, 3600})),
       topics_(BuildGauge()
                   .Name("timing_sidecar_topics")
                   .Help("Topics tracked with series.")
@@ -104,8 +105,8 @@ SelfMetrics::SelfMetrics(const ConstantLabels& labels, size_t max_topics)
                      .Register(*registry_);
   for (size_t s = 0; s < kSources.size(); ++s) {
     for (size_t t = 0; t < kTypes.size(); ++t) {
-      events_[s][t] = &events.Add(
-          {{"source", std::string(to_string(kSources[s]))}, {"type", std::string(to_string(kTypes[t]))}});
+      events_[s][t] = &events.Add({{"source", std::string(to_string(kSources[s]))},
+                                   {"type", std::string(to_string(kTypes[t]))}});
     }
   }
   auto& runs = BuildCounter()
@@ -156,8 +157,7 @@ void SelfMetrics::on_reconciled(ReconcileTrigger trigger, double unix_seconds) {
   reconcile_last_success_.Set(unix_seconds);
 }
 
-void SelfMetrics::on_list_drops(std::string_view source, std::string_view outcome,
-                                size_t topics) {
+void SelfMetrics::on_list_drops(std::string_view source, std::string_view outcome, size_t topics) {
   std::lock_guard lock(label_cache_mutex_);
   list_drops_family_.Add({{"source", std::string(source)}, {"outcome", std::string(outcome)}})
       .Increment(static_cast<double>(topics));
@@ -190,7 +190,9 @@ void SelfMetrics::on_series_removed(std::string_view reason, size_t series) {
   counter_for(removed_, removed_family_, "reason", reason).Increment(static_cast<double>(series));
 }
 
-void SelfMetrics::on_delivery_lateness(double seconds) { lateness_.Observe(seconds); }
+void SelfMetrics::on_delivery_lateness(double seconds) {
+  lateness_.Observe(seconds);
+}
 
 void SelfMetrics::on_timers_fired(size_t timers) {
   timers_fired_.Increment(static_cast<double>(timers));

@@ -24,15 +24,19 @@ void configure_common(httplib::Server& server, int threads) {
   server.set_keep_alive_timeout(kKeepAliveTimeoutSeconds);
   server.set_read_timeout(kReadTimeoutSeconds, 0);
   server.set_write_timeout(kReadTimeoutSeconds, 0);
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  server.new_task_queue = [threads] {
+    return new httplib::ThreadPool(static_cast<size_t>(threads));
+  };
   // A plain 500: never the exception's text, which may hold internals.
-  server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    res.status = 500;
-    res.set_content("internal error\n", "text/plain");
-  });
+  server.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        res.status = 500;
+        res.set_content("internal error\n", "text/plain");
+      });
 }
 
-bool bind_listener(httplib::Server& server, const std::string& address_text, int* port, std::string* error) {
+bool bind_listener(httplib::Server& server, const std::string& address_text, int* port,
+                   std::string* error) {
   const ListenAddress address = *parse_listen_address(address_text);
   if (address.port == 0) {
     *port = server.bind_to_any_port(address.host);
@@ -62,7 +66,9 @@ HttpServer::HttpServer(const Config& config, Sidecar& sidecar, AfterIngest after
   route_webhook();
 }
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 void HttpServer::route_web() {
   web_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
@@ -91,7 +97,8 @@ void HttpServer::route_webhook() {
       return sidecar_.reject("bad_encoding", 411,
                              "chunked bodies are not accepted: send a Content-Length");
     }
-    if (req.has_header("Content-Encoding") && req.get_header_value("Content-Encoding") != "identity") {
+    if (req.has_header("Content-Encoding") &&
+        req.get_header_value("Content-Encoding") != "identity") {
       return sidecar_.reject("bad_encoding", 415,
                              "Content-Encoding " + req.get_header_value("Content-Encoding") +
                                  " is not accepted: send the JSON uncompressed");

@@ -68,7 +68,8 @@ int main(int argc, char** argv) {
 
   int signal_number = 0;
   sigwait(&shutdown_signals, &signal_number);
-  log(LogLevel::kInfo, "shutting down", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  log(LogLevel::kInfo, "shutting down",
+      {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
   demo.reset();
   server.stop();
   return 0;
