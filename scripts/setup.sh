@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the build, the tests and the benchmarks need (only those
+# missing), then configures and builds into build/. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  # build
+  cmake g++ make pkg-config
+  prometheus-cpp-dev libcpp-httplib-dev nlohmann-json3-dev libcli11-dev catch2
+  zlib1g-dev libssl-dev
+  # tests: the real Prometheus and promtool, curl, jq, YAML lint, python3 for the tools
+  prometheus curl jq yamllint python3 python3-yaml dpkg-dev
+  # sanitizers and fuzzing (clang's runtime), benchmarks and profiling
+  clang libclang-rt-14-dev wrk hyperfine valgrind
+)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}"
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build -j"$(nproc)"
