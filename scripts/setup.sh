@@ -8,9 +8,9 @@ PACKAGES=(
   # build
   cmake g++ make pkg-config
   prometheus-cpp-dev libcpp-httplib-dev nlohmann-json3-dev libcli11-dev catch2
-  zlib1g-dev libssl-dev
+  zlib1g-dev libssl-dev libyaml-cpp-dev libcrypt-dev
   # tests: the real Prometheus and promtool, curl, jq, YAML lint, python3 for the tools
-  prometheus curl jq yamllint python3 python3-yaml dpkg-dev
+  prometheus curl jq yamllint python3 python3-yaml dpkg-dev openssl
   # sanitizers and fuzzing (clang's runtime), benchmarks and profiling
   clang libclang-rt-14-dev wrk hyperfine valgrind
 )

@@ -135,6 +135,11 @@ std::optional<int64_t> parse_byte_size(std::string_view text) {
   return number << shift;
 }
 
+bool is_loopback_host(std::string_view host) {
+  return host == "localhost" || host == "::1" || host.substr(0, 4) == "127." ||
+         host.substr(0, 11) == "::ffff:127.";
+}
+
 std::optional<ListenAddress> parse_listen_address(std::string_view text) {
   ListenAddress address;
   size_t colon;
@@ -186,6 +191,15 @@ std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv)
   std::string max_body = "1MiB";
   flags.value("--webhook.max-body", max_body, "Largest webhook body accepted; larger ones get 413")
       ->check(kByteSize);
+  flags.value("--webhook.secret-file", config.webhook_secret_file,
+              "File holding the HMAC-SHA256 secret that signs webhook requests "
+              "(X-Timing-Signature); without it the webhook must listen on loopback")
+      ->check(CLI::ExistingFile);
+  flags.duration("--webhook.tolerance", config.webhook_tolerance_ms,
+                 "How far a signed request's timestamp may be from now");
+  flags.value("--web.config.file", config.web_config_file,
+              "TLS and basic auth, in the exporter-toolkit's web config format")
+      ->check(CLI::ExistingFile);
   flags
       .value("--web.threads", config.web_threads,
              "Worker threads per listener; each keep-alive connection holds one while open")
@@ -257,6 +271,11 @@ std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv)
     return fail("--timer.max-delay must be at least --timer.precision");
   }
   if (config.reconcile_interval_ms < 1) return fail("--reconcile.interval must be positive");
+  if (config.webhook_secret_file.empty() &&
+      !is_loopback_host(parse_listen_address(config.webhook_listen_address)->host)) {
+    return fail("--webhook.listen-address " + config.webhook_listen_address +
+                " is not loopback: give --webhook.secret-file so that requests are signed");
+  }
   if (config.broker_poll_timeout_ms < 1000)
     return fail("--broker.poll-timeout must be at least 1s");
   if (config.sources_poll_interval_ms < 1) return fail("--sources.poll-interval must be positive");

@@ -6,6 +6,7 @@
 
 #include "timing_sidecar/exposition.hpp"
 #include "timing_sidecar/log.hpp"
+#include "timing_sidecar/signature.hpp"
 
 namespace timing_sidecar {
 
@@ -35,6 +36,22 @@ void configure_common(httplib::Server& server, int threads) {
       });
 }
 
+std::unique_ptr<httplib::Server> make_listener(const WebConfig& web) {
+  if (!web.tls()) return std::make_unique<httplib::Server>();
+  auto server = std::make_unique<httplib::SSLServer>(web.cert_file.c_str(), web.key_file.c_str());
+  if (!server->is_valid()) {
+    throw std::runtime_error("cannot use TLS certificate " + web.cert_file + " with key " +
+                             web.key_file);
+  }
+  return server;
+}
+
+int64_t unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 bool bind_listener(httplib::Server& server, const std::string& address_text, int* port,
                    std::string* error) {
   const ListenAddress address = *parse_listen_address(address_text);
@@ -54,12 +71,15 @@ bool bind_listener(httplib::Server& server, const std::string& address_text, int
 
 }  // namespace
 
-HttpServer::HttpServer(const Config& config, Sidecar& sidecar, AfterIngest after_ingest)
+HttpServer::HttpServer(const Config& config, const ServerSecurity& security, Sidecar& sidecar,
+                       AfterIngest after_ingest)
     : config_(config),
+      webhook_secret_(security.webhook_secret),
+      basic_auth_(security.web.basic_auth_users),
       sidecar_(sidecar),
       after_ingest_(std::move(after_ingest)),
-      web_(std::make_unique<httplib::Server>()),
-      webhook_(std::make_unique<httplib::Server>()) {
+      web_(make_listener(security.web)),
+      webhook_(make_listener(security.web)) {
   configure_common(*web_, config_.web_threads);
   configure_common(*webhook_, config_.web_threads);
   route_web();
@@ -71,6 +91,17 @@ HttpServer::~HttpServer() {
 }
 
 void HttpServer::route_web() {
+  // Basic auth guards what the sidecar knows; the probes stay open for the kubelet.
+  web_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (!basic_auth_.enabled() || req.path == "/healthz" || req.path == "/readyz" ||
+        basic_auth_.allows(req.get_header_value("Authorization"))) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    res.status = 401;
+    res.set_header("WWW-Authenticate", "Basic realm=\"timing-sidecar\"");
+    res.set_content("unauthorized\n", "text/plain");
+    return httplib::Server::HandlerResponse::Handled;
+  });
   web_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(sidecar_.scrape(), std::string(kTextContentType));
   });
@@ -92,6 +123,10 @@ void HttpServer::route_webhook() {
   // Runs before cpp-httplib reads the body: it enforces its payload limit only when a
   // Content-Length is given, and inflates compressed bodies without bound.
   auto refuse_unsafe_body = [this](const httplib::Request& req) -> std::optional<HttpReply> {
+    if (webhook_secret_.empty() && !is_loopback_host(req.remote_addr)) {
+      return sidecar_.reject("unauthorized", 403,
+                             "unsigned webhook requests are accepted from loopback only");
+    }
     if (req.method != "POST") return std::nullopt;
     if (req.has_header("Transfer-Encoding")) {
       return sidecar_.reject("bad_encoding", 411,
@@ -141,6 +176,16 @@ void HttpServer::route_webhook() {
       });
   webhook_->set_payload_max_length(static_cast<size_t>(config_.webhook_max_body_bytes));
   webhook_->Post("/v1/events", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!webhook_secret_.empty()) {
+      const SignatureCheck check =
+          verify_request(req.get_header_value(std::string(kSignatureHeader).c_str()),
+                         webhook_secret_, req.body, unix_seconds(),
+                         config_.webhook_tolerance_ms / 1000);
+      if (check != SignatureCheck::kValid) {
+        send(res, sidecar_.reject("unauthorized", 401, describe(check)));
+        return;
+      }
+    }
     const HttpReply reply = sidecar_.ingest(req.body, EventSource::kWebhook);
     send(res, reply);
     if (reply.status == 200 && after_ingest_) after_ingest_();

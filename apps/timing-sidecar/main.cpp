@@ -4,28 +4,35 @@
 
 #include <cstdio>
 #include <memory>
+#include <string_view>
+#include <stdexcept>
 
 #include "timing_sidecar/background.hpp"
 #include "timing_sidecar/config.hpp"
 #include "timing_sidecar/demo.hpp"
 #include "timing_sidecar/log.hpp"
+#include "timing_sidecar/notify.hpp"
 #include "timing_sidecar/server.hpp"
 #include "timing_sidecar/sidecar.hpp"
+#include "timing_sidecar/signature.hpp"
+#include "timing_sidecar/web_config.hpp"
+#include "timing_sidecar/sources.hpp"
 
 using namespace timing_sidecar;
 
 namespace {
 
-std::string display_url(const std::string& listen_address, int port, const char* path) {
+std::string display_url(const std::string& listen_address, bool tls, int port, const char* path) {
   std::string host = parse_listen_address(listen_address)->host;
   if (host == "0.0.0.0" || host == "::") host = "127.0.0.1";
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  return "http://" + host + ":" + std::to_string(port) + path;
+  return (tls ? "https://" : "http://") + host + ":" + std::to_string(port) + path;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "notify") return run_notify(argc - 1, argv + 1);
   auto parsed = parse_config(argc, argv);
   if (auto* exit = std::get_if<ConfigExit>(&parsed)) {
     std::fputs(exit->output.c_str(), exit->code == 0 ? stdout : stderr);
@@ -46,23 +53,45 @@ int main(int argc, char** argv) {
   Sidecar sidecar(config, clock);
   TimerDriver timer_driver(sidecar.engine());
   PeriodicTask sweep(config.reconcile_interval_ms, [&sidecar] { sidecar.sweep(); });
-  HttpServer server(config, sidecar, [&timer_driver] { timer_driver.poke(); });
+  ServerSecurity security;
+  std::unique_ptr<HttpServer> server;
+  try {
+    if (!config.webhook_secret_file.empty()) {
+      security.webhook_secret = read_secret_file(config.webhook_secret_file);
+    }
+    if (!config.web_config_file.empty()) security.web = load_web_config(config.web_config_file);
+    server = std::make_unique<HttpServer>(config, security, sidecar,
+                                          [&timer_driver] { timer_driver.poke(); });
+  } catch (const std::exception& failure) {
+    log(LogLevel::kError, "cannot start", {{"error", failure.what()}});
+    return 1;
+  }
   std::string error;
-  if (!server.start(&error)) {
+  if (!server->start(&error)) {
     log(LogLevel::kError, "cannot start", {{"error", error}});
     return 1;
   }
   log(LogLevel::kInfo, "timing-sidecar started",
       {{"version", TIMING_SIDECAR_VERSION},
-       {"web", display_url(config.web_listen_address, server.web_port(), "")},
-       {"webhook", display_url(config.webhook_listen_address, server.webhook_port(), "")},
+       {"web", display_url(config.web_listen_address, security.web.tls(), server->web_port(), "")},
+       {"webhook", display_url(config.webhook_listen_address, security.web.tls(), server->webhook_port(), "")},
+       {"tls", security.web.tls() ? "on" : "off"},
+       {"webhook_auth", security.webhook_secret.empty() ? "loopback only" : "signed"},
        {"state", "in memory only (no --state.dir)"}});
+
+  std::unique_ptr<Sources> sources;
+  try {
+    sources = std::make_unique<Sources>(config, sidecar, [&timer_driver] { timer_driver.poke(); });
+  } catch (const std::invalid_argument& error) {
+    log(LogLevel::kError, "cannot start", {{"error", error.what()}});
+    return 1;
+  }
 
   std::unique_ptr<DemoBroker> demo;
   if (config.demo) {
     demo = std::make_unique<DemoBroker>(sidecar, clock, [&timer_driver] { timer_driver.poke(); });
     std::printf("timing-sidecar demo: metrics at %s\n",
-                display_url(config.web_listen_address, server.web_port(), "/metrics").c_str());
+                display_url(config.web_listen_address, security.web.tls(), server->web_port(), "/metrics").c_str());
     std::fflush(stdout);
   }
 
@@ -71,6 +100,7 @@ int main(int argc, char** argv) {
   log(LogLevel::kInfo, "shutting down",
       {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
   demo.reset();
-  server.stop();
+  sources.reset();
+  server->stop();
   return 0;
 }

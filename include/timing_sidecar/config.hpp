@@ -22,7 +22,10 @@ struct Config {
   std::string web_listen_address = "0.0.0.0:9877";
   std::string webhook_listen_address = "127.0.0.1:9878";
   int64_t webhook_max_body_bytes = 1 << 20;
-  int web_threads = 16;
+  std::string webhook_secret_file;
+  int64_t webhook_tolerance_ms = 5 * 60'000;
+  std::string web_config_file;
+  int web_threads = 128;
   std::string cluster;
   std::string node_id;
   int64_t timer_precision_ms = 1000;
@@ -59,6 +62,9 @@ std::string format_duration(int64_t ms);
 
 // "1048576", "512KiB", "1MiB", "1GiB". nullopt if malformed.
 std::optional<int64_t> parse_byte_size(std::string_view text);
+
+// 127.0.0.0/8, ::1 and localhost.
+bool is_loopback_host(std::string_view host);
 
 // "host:port" or "[v6]:port"; nullopt if malformed.
 std::optional<ListenAddress> parse_listen_address(std::string_view text);

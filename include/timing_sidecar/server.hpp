@@ -11,6 +11,7 @@
 
 #include "timing_sidecar/config.hpp"
 #include "timing_sidecar/sidecar.hpp"
+#include "timing_sidecar/web_config.hpp"
 
 namespace httplib {
 class Server;
@@ -18,12 +19,20 @@ class Server;
 
 namespace timing_sidecar {
 
+// Secrets and certificates, read by the caller (I/O stays at the edge).
+struct ServerSecurity {
+  std::string webhook_secret;  // empty: unsigned requests, loopback peers only
+  WebConfig web;
+};
+
 class HttpServer {
  public:
   // Called after each accepted webhook batch (e.g. to wake the timer driver).
   using AfterIngest = std::function<void()>;
 
-  HttpServer(const Config& config, Sidecar& sidecar, AfterIngest after_ingest);
+  // Throws std::runtime_error when the TLS certificate or key cannot be used.
+  HttpServer(const Config& config, const ServerSecurity& security, Sidecar& sidecar,
+             AfterIngest after_ingest);
   ~HttpServer();
 
   // Binds both listeners and starts serving; false with `error` set when a bind fails.
@@ -38,6 +47,8 @@ class HttpServer {
   void route_webhook();
 
   Config config_;
+  std::string webhook_secret_;
+  BasicAuth basic_auth_;
   Sidecar& sidecar_;
   AfterIngest after_ingest_;
   std::unique_ptr<httplib::Server> web_;

@@ -23,7 +23,7 @@ class Sidecar {
                                               ChildOptions{dir.file(name + ".out"), log_path_});
     // The start-up line in either log format: logfmt (web=...) or JSON ("web":"...").
     const std::regex started(
-        R"(timing-sidecar started.*web"?[=:]"?http://127\.0\.0\.1:(\d+).*webhook"?[=:]"?http://127\.0\.0\.1:(\d+))");
+        R"(timing-sidecar started.*web"?[=:]"?https?://127\.0\.0\.1:(\d+).*webhook"?[=:]"?https?://127\.0\.0\.1:(\d+))");
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     std::smatch match;
     std::string log;

@@ -1,0 +1,36 @@
+#include <catch2/catch.hpp>
+
+#include "timing_sidecar/signature.hpp"
+
+using namespace timing_sidecar;
+
+TEST_CASE("signature: HMAC-SHA256 matches RFC 4231 test case 2", "[signature]") {
+  CHECK(hmac_sha256_hex("Jefe", "what do ya want for nothing?") ==
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+TEST_CASE("signature: a signed request verifies; any change does not", "[signature]") {
+  const std::string body = R"({"type":"topic.deleted","topic":"orders"})";
+  const std::string header = sign_request("s3cret", 1'800'000'000, body);
+  CHECK(header.rfind("t=1800000000,v1=", 0) == 0);
+  CHECK(verify_request(header, "s3cret", body, 1'800'000'000, 300) == SignatureCheck::kValid);
+  CHECK(verify_request(header, "s3cret", body + " ", 1'800'000'000, 300) ==
+        SignatureCheck::kMismatch);
+  CHECK(verify_request(header, "other", body, 1'800'000'000, 300) == SignatureCheck::kMismatch);
+  CHECK(verify_request(header, "s3cret", body, 1'800'000'301, 300) ==
+        SignatureCheck::kOutsideTolerance);
+  CHECK(verify_request(header, "s3cret", body, 1'799'999'699, 300) ==
+        SignatureCheck::kOutsideTolerance);
+  // The timestamp is part of what is signed: moving it breaks the signature.
+  std::string moved = header;
+  moved.replace(2, 10, "1800000001");
+  CHECK(verify_request(moved, "s3cret", body, 1'800'000'000, 300) == SignatureCheck::kMismatch);
+}
+
+TEST_CASE("signature: missing and malformed headers", "[signature]") {
+  CHECK(verify_request("", "k", "b", 0, 300) == SignatureCheck::kMissing);
+  CHECK(verify_request("v1=abc", "k", "b", 0, 300) == SignatureCheck::kMalformed);
+  CHECK(verify_request("t=soon,v1=" + std::string(64, 'a'), "k", "b", 0, 300) ==
+        SignatureCheck::kMalformed);
+  CHECK(verify_request("t=0,v1=abcd", "k", "b", 0, 300) == SignatureCheck::kMalformed);
+}
