@@ -119,6 +119,14 @@ SelfMetrics::SelfMetrics(const ConstantLabels& labels, size_t max_topics)
   for (const char* reason : {"deleted", "reconciled"}) {
     removed_[reason] = &removed_family_.Add({{"reason", reason}});
   }
+  // The reasons known in advance start at zero, so that rate() and the dashboard see them.
+  for (const char* reason : {"tombstoned", "stale_revision", "topic_limit"}) {
+    ignored_[reason] = &ignored_family_.Add({{"reason", reason}});
+  }
+  for (const char* reason : {"malformed_json", "invalid_field", "unknown_type", "invalid_topic",
+                             "invalid_time", "too_large", "bad_encoding", "unauthorized"}) {
+    rejected_[reason] = &rejected_family_.Add({{"reason", reason}});
+  }
   BuildGauge()
       .Name("timing_sidecar_max_topics")
       .Help("The --max-topics guard: events for new topics beyond it are ignored.")

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# systemd unit of timing-sidecar: the hardening directives the deployment relies on, the
+# example config it starts with, `systemd-analyze verify` (warnings count as failures) and
+# `systemd-analyze security --offline` under an exposure threshold, when systemd-analyze exists.
+# CTest runs it as `bash tests/scripts/deploy_systemd.sh <timing-sidecar> <broker-sim>` from the
+# repository root; the arguments are not needed here.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=python3
+unit=deploy/systemd/timing-sidecar.service
+
+echo "== directives"
+"$PY" - "$unit" <<'PY'
+import re
+import sys
+
+path = sys.argv[1]
+entries = []  # (section, key, value)
+section = None
+for number, line in enumerate(open(path), 1):
+    line = line.strip()
+    if not line or line.startswith(("#", ";")):
+        continue
+    m = re.fullmatch(r"\[(\w+)\]", line)
+    if m:
+        section = m.group(1)
+        continue
+    key, sep, value = line.partition("=")
+    if not sep or section is None:
+        sys.exit(f"{path}:{number}: not a key=value line in a section: {line}")
+    entries.append((section, key.strip(), value.strip()))
+
+def values(section, key):
+    return [v for s, k, v in entries if s == section and k == key]
+
+required = {
+    ("Service", "ExecStart"): "/usr/bin/timing-sidecar --config /etc/timing-sidecar/config.toml",
+    ("Service", "Restart"): "on-failure",
+    ("Service", "DynamicUser"): "yes",
+    ("Service", "StateDirectory"): "timing-sidecar",
+    ("Service", "ProtectSystem"): "strict",
+    ("Service", "ReadWritePaths"): "/var/lib/timing-sidecar",
+    ("Service", "NoNewPrivileges"): "yes",
+    ("Service", "PrivateTmp"): "yes",
+    ("Service", "RestrictAddressFamilies"): "AF_INET AF_INET6 AF_UNIX",
+    ("Service", "CapabilityBoundingSet"): "",
+    ("Install", "WantedBy"): "multi-user.target",
+}
+errors = []
+for (section, key), want in required.items():
+    got = values(section, key)
+    if want not in got:
+        errors.append(f"[{section}] {key}={want} expected (found {got})")
+if not set(values("Service", "ProtectHome")) & {"yes", "read-only", "tmpfs"}:
+    errors.append("[Service] ProtectHome must be set")
+if "yes" in values("Service", "ProtectHome"):
+    errors.append("[Service] ProtectHome=yes hides /home/rocketmq/store: use read-only")
+if "@system-service" not in values("Service", "SystemCallFilter"):
+    errors.append("[Service] SystemCallFilter=@system-service expected")
+if "pid" in values("Service", "ProcSubset"):
+    errors.append("[Service] ProcSubset=pid hides /proc/stat (process_start_time_seconds)")
+if values("Service", "User"):
+    errors.append("[Service] User= conflicts with DynamicUser=yes")
+for e in errors:
+    print("ERROR:", e, file=sys.stderr)
+print(f"{len(entries)} directives, {len(errors)} problems")
+sys.exit(1 if errors else 0)
+PY
+
+echo "== the example config it starts with"
+"$PY" tools/check_config.py --require topics.file --require timer-metrics.file --require broker.url \
+  deploy/config.example.toml
+# its state directory, when it sets one, is the unit's StateDirectory=
+state=$(sed -n 's/^state\.dir *= *"\(.*\)"/\1/p' deploy/config.example.toml)
+if [[ -n "$state" && "$state" != /var/lib/timing-sidecar ]]; then
+  echo "FAIL: state.dir $state is not the unit's StateDirectory /var/lib/timing-sidecar" >&2; exit 1
+fi
+
+if ! command -v systemd-analyze >/dev/null; then
+  echo "SKIP: systemd-analyze not installed: verify and security steps not run"
+  echo "deploy_systemd: checks passed (without systemd-analyze)"
+  exit 0
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# verify wants ExecStart's binary to exist: point it at a stub, keep everything else
+printf '#!/bin/sh\nexit 0\n' >"$tmp/timing-sidecar"
+chmod +x "$tmp/timing-sidecar"
+sed "s|^ExecStart=/usr/bin/timing-sidecar |ExecStart=$tmp/timing-sidecar |" "$unit" >"$tmp/timing-sidecar.service"
+grep -q "^ExecStart=$tmp/timing-sidecar " "$tmp/timing-sidecar.service"
+
+analyze_verify() {  # systemd-analyze verify exits 0 on unknown keys: any output is a failure
+  local out
+  out=$(systemd-analyze verify "$1" 2>&1) || { echo "$out" >&2; return 1; }
+  [[ -z "$out" ]] || { echo "$out" >&2; return 1; }
+}
+
+echo "== systemd-analyze verify"
+analyze_verify "$tmp/timing-sidecar.service"
+echo "verify: clean"
+
+echo "== verify does catch a broken unit"
+mkdir -p "$tmp/broken"
+sed 's/^ProtectSystem=strict/ProtectSytem=strict/' "$tmp/timing-sidecar.service" >"$tmp/broken/timing-sidecar.service"
+if analyze_verify "$tmp/broken/timing-sidecar.service" 2>/dev/null; then
+  echo "FAIL: a misspelt directive passed verify" >&2; exit 1
+fi
+
+echo "== systemd-analyze security (offline): exposure at most 2.0"
+systemd-analyze security --offline=yes --threshold=20 "$tmp/timing-sidecar.service" | tail -n 1
+echo "== and a unit without the hardening is over that threshold"
+grep -E '^(\[|ExecStart=|Restart=|Description=|WantedBy=)' "$tmp/timing-sidecar.service" >"$tmp/broken/timing-sidecar.service"
+if systemd-analyze security --offline=yes --threshold=20 "$tmp/broken/timing-sidecar.service" >/dev/null 2>&1; then
+  echo "FAIL: an unhardened unit passed the exposure threshold" >&2; exit 1
+fi
+
+echo "deploy_systemd: all checks passed"
