@@ -1,0 +1,57 @@
+#pragma once
+
+// What the sidecar learns beside its webhook, as the flags ask, each source on a thread of its
+// own and each list through a ListReconciler of its own (usable together):
+//   --broker.url             the broker feed (tailer.hpp): events, lists after gaps, resyncs;
+//   --topics.file            RocketMQ's store/config/topics.json, re-read when it changes;
+//   --topics.dashboard-url   rocketmq-dashboard's topic list, polled;
+//   --timer-metrics.file     RocketMQ's store/config/timermetrics: the broker's own pending counts,
+//                            exported for live topics no message-level event was seen for.
+// The timermetrics file keeps the counts of deleted topics (RocketMQ's stale-series bug), so it
+// cannot say which topics are live. Given alone (no --topics.file, --topics.dashboard-url or
+// --broker.url), the topics.json beside it, in the same store/config directory, is the list.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+
+#include "timing_sidecar/clock.hpp"
+#include "timing_sidecar/config.hpp"
+#include "timing_sidecar/sidecar.hpp"
+
+namespace timing_sidecar {
+
+class Tailer;
+
+class Sources {
+ public:
+  // Starts the sources the config asks for and marks the sidecar not ready until each has
+  // delivered its first state. `after_apply` runs after each batch of events the feed applied.
+  // Throws std::invalid_argument for a URL that cannot be used.
+  Sources(const Config& config, Sidecar& sidecar, std::function<void()> after_apply);
+  // Stops every source promptly, interrupting requests in flight.
+  ~Sources();
+  Sources(const Sources&) = delete;
+  Sources& operator=(const Sources&) = delete;
+
+ private:
+  struct Metrics;
+  class Health;
+  class PollLoop;
+  class TopicsFile;
+  class Dashboard;
+  class TimerMetricsFile;
+
+  std::function<void()> expect_first_state();
+
+  Sidecar& sidecar_;
+  SystemClock clock_;
+  std::unique_ptr<Metrics> metrics_;
+  std::atomic<int> awaiting_first_state_{0};
+  std::unique_ptr<Tailer> tailer_;
+  std::unique_ptr<TopicsFile> topics_file_;
+  std::unique_ptr<Dashboard> dashboard_;
+  std::unique_ptr<TimerMetricsFile> timer_metrics_;
+};
+
+}  // namespace timing_sidecar

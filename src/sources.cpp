@@ -1,0 +1,434 @@
+#include "timing_sidecar/sources.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "timing_sidecar/log.hpp"
+#include "timing_sidecar/reconciler.hpp"
+#include "timing_sidecar/rocketmq_files.hpp"
+#include "timing_sidecar/tailer.hpp"
+
+namespace timing_sidecar {
+
+namespace {
+
+constexpr std::chrono::seconds kDashboardReadTimeout{10};
+
+std::map<std::string, std::string> constant_labels(const ConstantLabels& labels) {
+  std::map<std::string, std::string> result;
+  if (!labels.cluster.empty()) result["cluster"] = labels.cluster;
+  if (!labels.node_id.empty()) result["node_id"] = labels.node_id;
+  return result;
+}
+
+// Tells a rewritten file from the one already applied: RocketMQ writes a temporary file and
+// renames it (a new inode), but an editor or a copy may rewrite in place (same inode).
+struct FileIdentity {
+  dev_t device = 0;
+  ino_t inode = 0;
+  off_t size = 0;
+  int64_t modified_ns = 0;
+
+  bool operator==(const FileIdentity& other) const {
+    return device == other.device && inode == other.inode && size == other.size &&
+           modified_ns == other.modified_ns;
+  }
+  bool operator!=(const FileIdentity& other) const { return !(*this == other); }
+  int64_t modified_ms() const { return modified_ns / 1'000'000; }
+};
+
+std::variant<FileIdentity, SourceError> identify(const std::string& path) {
+  struct stat status {};
+  if (stat(path.c_str(), &status) != 0) {
+    // RocketMQ deletes the file just before renaming the new one into place: "missing" is
+    // usually that instant, and the next poll finds the file again.
+    return SourceError{errno == ENOENT ? "missing" : "unreadable",
+                       "cannot stat " + path + ": " + std::strerror(errno)};
+  }
+  return FileIdentity{
+      status.st_dev, status.st_ino, status.st_size,
+      static_cast<int64_t>(status.st_mtim.tv_sec) * 1'000'000'000 + status.st_mtim.tv_nsec};
+}
+
+std::variant<std::string, SourceError> read_whole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream contents;
+  if (in) contents << in.rdbuf();
+  if (!in || in.bad()) {
+    return SourceError{"unreadable", "cannot read " + path + ": " + std::strerror(errno)};
+  }
+  return contents.str();
+}
+
+// The dropped topics' series go now rather than at the next scrape or sweep, so that
+// GET /v1/topics agrees with /metrics.
+void apply_list(ListReconciler& reconciler, Engine& engine, const TopicList& list) {
+  if (reconciler.apply(list, false).dropped > 0) engine.reconcile();
+}
+
+}  // namespace
+
+struct Sources::Metrics {
+  Metrics(prometheus::Registry& registry, const ConstantLabels& labels)
+      : up(prometheus::BuildGauge()
+               .Name("timing_sidecar_source_up")
+               .Help("1 while the last read of a file or poll of the dashboard succeeded, else 0, "
+                     "by source (topics_file, dashboard, timer_metrics).")
+               .Labels(constant_labels(labels))
+               .Register(registry)),
+        last_success(prometheus::BuildGauge()
+                         .Name("timing_sidecar_source_last_success_timestamp_seconds")
+                         .Help("Unix time of the last successful read or poll, by source.")
+                         .Labels(constant_labels(labels))
+                         .Register(registry)),
+        errors(prometheus::BuildCounter()
+                   .Name("timing_sidecar_source_errors_total")
+                   .Help("Failed reads and polls, by source and reason; the last good state "
+                         "stays applied.")
+                   .Labels(constant_labels(labels))
+                   .Register(registry)) {}
+
+  prometheus::Family<prometheus::Gauge>& up;
+  prometheus::Family<prometheus::Gauge>& last_success;
+  prometheus::Family<prometheus::Counter>& errors;
+};
+
+// One source's metrics and log lines: one line per change between working and failing, not one
+// per failed poll. Also tells the sources when the first state was delivered.
+class Sources::Health {
+ public:
+  Health(Metrics& metrics, std::string source, std::string location,
+         std::function<void()> first_state)
+      : metrics_(metrics),
+        source_(std::move(source)),
+        location_(std::move(location)),
+        first_state_(std::move(first_state)),
+        up_(metrics.up.Add({{"source", source_}})),
+        last_success_(metrics.last_success.Add({{"source", source_}})) {}
+
+  void succeeded(const Clock& clock) {
+    up_.Set(1);
+    last_success_.Set(static_cast<double>(clock.now_ms()) / 1000.0);
+    if (working_ != true) {
+      log(LogLevel::kInfo, "source working", {{"source", source_}, {"location", location_}});
+    }
+    working_ = true;
+    if (first_state_) {
+      first_state_();
+      first_state_ = nullptr;
+    }
+  }
+
+  void failed(const SourceError& error) {
+    metrics_.errors.Add({{"source", source_}, {"reason", error.reason}}).Increment();
+    up_.Set(0);
+    if (working_ != false) {
+      log(LogLevel::kWarn, "source failing: keeping its last good state, retrying every poll",
+          {{"source", source_},
+           {"location", location_},
+           {"reason", error.reason},
+           {"error", error.message}});
+    }
+    working_ = false;
+  }
+
+  void skipped_invalid_names(size_t names) {
+    if (names == 0 || warned_invalid_names_) return;
+    warned_invalid_names_ = true;
+    log(LogLevel::kWarn, "source names topics RocketMQ would refuse: skipped",
+        {{"source", source_}, {"location", location_}, {"names", std::to_string(names)}});
+  }
+
+ private:
+  Metrics& metrics_;
+  const std::string source_;
+  const std::string location_;
+  std::function<void()> first_state_;
+  prometheus::Gauge& up_;
+  prometheus::Gauge& last_success_;
+  std::optional<bool> working_;  // unknown until the first poll
+  bool warned_invalid_names_ = false;
+};
+
+// Runs `poll` at once and then every interval on a thread of its own. Its destructor calls
+// `interrupt` (to cut a request in flight) and returns once the thread has.
+class Sources::PollLoop {
+ public:
+  PollLoop(int64_t interval_ms, std::function<void()> poll, std::function<void()> interrupt = {})
+      : interval_(interval_ms),
+        poll_(std::move(poll)),
+        interrupt_(std::move(interrupt)),
+        thread_([this] { run(); }) {}
+
+  ~PollLoop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (interrupt_) interrupt_();
+    thread_.join();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      poll_();
+      lock.lock();
+      wake_.wait_for(lock, interval_, [this] { return stopping_; });
+    }
+  }
+
+  const std::chrono::milliseconds interval_;
+  const std::function<void()> poll_;
+  const std::function<void()> interrupt_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+// topics.json, applied when it changes. An unchanged file is applied again every
+// --broker.resync-interval: it is still the broker's word, and a list the drop-ratio valve held
+// back needs a next list to be confirmed. A file speaks for the moment it was written (its
+// mtime), so it never drops a topic first seen after that.
+class Sources::TopicsFile {
+ public:
+  TopicsFile(const Config& config, Sidecar& sidecar, const Clock& clock, std::string path,
+             Health health)
+      : engine_(sidecar.engine()),
+        clock_(clock),
+        path_(std::move(path)),
+        // The broker feed's revisions and dataVersion.counter are different counters: beside
+        // the feed, the file's list is placed in time by its mtime alone.
+        use_counter_(config.broker_url.empty()),
+        resync_interval_ms_(config.broker_resync_interval_ms),
+        reconciler_(sidecar.engine(), sidecar.metrics(), config.reconcile_max_drop_ratio,
+                    "topics_file"),
+        health_(std::move(health)),
+        loop_(config.sources_poll_interval_ms, [this] { poll(); }) {}
+
+ private:
+  void poll() {
+    auto identity = identify(path_);
+    if (auto* error = std::get_if<SourceError>(&identity)) return fail(*error);
+    const FileIdentity& current = std::get<FileIdentity>(identity);
+    const bool due = !applied_ || current != *applied_ || failing_ ||
+                     clock_.now_ms() - applied_at_ms_ >= resync_interval_ms_;
+    if (!due) return;
+    auto contents = read_whole(path_);
+    if (auto* error = std::get_if<SourceError>(&contents)) return fail(*error);
+    auto parsed = parse_topics_json(std::get<std::string>(contents), current.modified_ms());
+    if (auto* error = std::get_if<SourceError>(&parsed)) return fail(*error);
+    ParsedTopics& topics = std::get<ParsedTopics>(parsed);
+    if (!use_counter_) topics.list.stamp.revision.reset();
+    health_.skipped_invalid_names(topics.invalid_names);
+    apply_list(reconciler_, engine_, topics.list);
+    applied_ = current;
+    applied_at_ms_ = clock_.now_ms();
+    failing_ = false;
+    health_.succeeded(clock_);
+  }
+
+  void fail(const SourceError& error) {
+    failing_ = true;
+    health_.failed(error);
+  }
+
+  Engine& engine_;
+  const Clock& clock_;
+  const std::string path_;
+  const bool use_counter_;
+  const int64_t resync_interval_ms_;
+  ListReconciler reconciler_;
+  Health health_;
+  std::optional<FileIdentity> applied_;
+  int64_t applied_at_ms_ = 0;
+  bool failing_ = false;
+  PollLoop loop_;  // last: stopped before the state it polls goes away
+};
+
+// rocketmq-dashboard's topic list, polled every --sources.poll-interval. Every reply is a fresh
+// observation, so the next poll is what confirms a list the drop-ratio valve held back.
+class Sources::Dashboard {
+ public:
+  Dashboard(const Config& config, Sidecar& sidecar, const Clock& clock, Health health)
+      : engine_(sidecar.engine()),
+        clock_(clock),
+        client_(require_base_url(config.topics_dashboard_url, "--topics.dashboard-url")),
+        reconciler_(sidecar.engine(), sidecar.metrics(), config.reconcile_max_drop_ratio,
+                    "dashboard"),
+        health_(std::move(health)),
+        loop_(
+            config.sources_poll_interval_ms, [this] { poll(); }, [this] { client_.cancel(); }) {}
+
+ private:
+  void poll() {
+    const int64_t requested_at_ms = clock_.now_ms();
+    const HttpResult result =
+        client_.get("/topic/list.query?skipSysProcess=true", kDashboardReadTimeout);
+    if (result.failure == HttpFailure::kCancelled) return;
+    if (result.failure != HttpFailure::kNone) {
+      return health_.failed({std::string(failure_reason(result.failure)), result.error});
+    }
+    if (result.status != 200) {
+      return health_.failed(
+          {"http_status", "GET /topic/list.query answered " + std::to_string(result.status)});
+    }
+    auto parsed = parse_dashboard_topic_list(result.body, requested_at_ms);
+    if (auto* error = std::get_if<SourceError>(&parsed)) return health_.failed(*error);
+    ParsedTopics& topics = std::get<ParsedTopics>(parsed);
+    health_.skipped_invalid_names(topics.invalid_names);
+    apply_list(reconciler_, engine_, topics.list);
+    health_.succeeded(clock_);
+  }
+
+  Engine& engine_;
+  const Clock& clock_;
+  CancellableClient client_;
+  ListReconciler reconciler_;
+  Health health_;
+  PollLoop loop_;  // last: stopped before the state it polls goes away
+};
+
+// timermetrics: the broker's count per topic, mirrored for live topics no message-level event
+// was seen for (the engine skips the others). Re-read when it changes, and the last counts are
+// applied again every poll, so that a topic a list makes live later gets its count too.
+class Sources::TimerMetricsFile {
+ public:
+  TimerMetricsFile(const Config& config, Sidecar& sidecar, const Clock& clock, Health health)
+      : engine_(sidecar.engine()),
+        clock_(clock),
+        path_(config.timer_metrics_file),
+        health_(std::move(health)),
+        loop_(config.sources_poll_interval_ms, [this] { poll(); }) {}
+
+ private:
+  void poll() {
+    read_if_changed();
+    if (!counts_.empty()) engine_.adopt_broker_counts(counts_, CountMode::kMirror);
+  }
+
+  void read_if_changed() {
+    auto identity = identify(path_);
+    if (auto* error = std::get_if<SourceError>(&identity)) return fail(*error);
+    const FileIdentity& current = std::get<FileIdentity>(identity);
+    if (applied_ && current == *applied_ && !failing_) return;
+    auto contents = read_whole(path_);
+    if (auto* error = std::get_if<SourceError>(&contents)) return fail(*error);
+    auto parsed = parse_timer_metrics(std::get<std::string>(contents));
+    if (auto* error = std::get_if<SourceError>(&parsed)) return fail(*error);
+    ParsedTopics& metrics = std::get<ParsedTopics>(parsed);
+    health_.skipped_invalid_names(metrics.invalid_names);
+
+    std::set<std::string> listed;
+    for (const ListedTopic& topic : metrics.list.topics) listed.insert(topic.name);
+    // A topic the file no longer counts has nothing pending: said until the file changes again.
+    std::vector<ListedTopic> counts = std::move(metrics.list.topics);
+    std::vector<ListedTopic> vanished;
+    for (const ListedTopic& topic : counts_) {
+      if (listed.count(topic.name) == 0 && topic.timing != 0) vanished.push_back({topic.name, 0});
+    }
+    counts.insert(counts.end(), vanished.begin(), vanished.end());
+    counts_ = std::move(counts);
+    applied_ = current;
+    failing_ = false;
+    health_.succeeded(clock_);
+  }
+
+  void fail(const SourceError& error) {
+    failing_ = true;
+    health_.failed(error);
+  }
+
+  Engine& engine_;
+  const Clock& clock_;
+  const std::string path_;
+  Health health_;
+  std::vector<ListedTopic> counts_;
+  std::optional<FileIdentity> applied_;
+  bool failing_ = false;
+  PollLoop loop_;  // last: stopped before the state it polls goes away
+};
+
+Sources::Sources(const Config& config, Sidecar& sidecar, std::function<void()> after_apply)
+    : sidecar_(sidecar),
+      metrics_(std::make_unique<Metrics>(sidecar.metrics().registry(),
+                                         sidecar.engine().config().labels)) {
+  // Refused before any source starts.
+  if (!config.broker_url.empty()) require_base_url(config.broker_url, "--broker.url");
+  if (!config.topics_dashboard_url.empty()) {
+    require_base_url(config.topics_dashboard_url, "--topics.dashboard-url");
+  }
+  std::string topics_file = config.topics_file;
+  if (!config.timer_metrics_file.empty() && topics_file.empty() &&
+      config.topics_dashboard_url.empty() && config.broker_url.empty()) {
+    topics_file =
+        (std::filesystem::path(config.timer_metrics_file).parent_path() / "topics.json").string();
+    log(LogLevel::kInfo,
+        "--timer-metrics.file without a topic list source: the topics.json beside it says "
+        "which topics are live",
+        {{"topics_file", topics_file}});
+  }
+  if (topics_file.empty() && config.topics_dashboard_url.empty() && config.broker_url.empty()) {
+    return;
+  }
+
+  // Held until every source is constructed, so that a fast one cannot make the sidecar ready
+  // while another has yet to start.
+  awaiting_first_state_ = 1;
+  sidecar_.set_ready(false);
+  if (!config.broker_url.empty()) {
+    tailer_ = std::make_unique<Tailer>(config, sidecar, clock_, std::move(after_apply),
+                                       expect_first_state());
+  }
+  if (!topics_file.empty()) {
+    topics_file_ = std::make_unique<TopicsFile>(
+        config, sidecar, clock_, topics_file,
+        Health(*metrics_, "topics_file", topics_file, expect_first_state()));
+  }
+  if (!config.topics_dashboard_url.empty()) {
+    dashboard_ = std::make_unique<Dashboard>(
+        config, sidecar, clock_,
+        Health(*metrics_, "dashboard", config.topics_dashboard_url, expect_first_state()));
+  }
+  if (!config.timer_metrics_file.empty()) {
+    timer_metrics_ = std::make_unique<TimerMetricsFile>(
+        config, sidecar, clock_,
+        Health(*metrics_, "timer_metrics", config.timer_metrics_file, expect_first_state()));
+  }
+  if (awaiting_first_state_.fetch_sub(1) == 1) sidecar_.set_ready(true);
+}
+
+Sources::~Sources() = default;
+
+std::function<void()> Sources::expect_first_state() {
+  awaiting_first_state_.fetch_add(1);
+  auto delivered = std::make_shared<std::atomic<bool>>(false);
+  return [this, delivered] {
+    if (!delivered->exchange(true) && awaiting_first_state_.fetch_sub(1) == 1) {
+      sidecar_.set_ready(true);
+    }
+  };
+}
+
+}  // namespace timing_sidecar

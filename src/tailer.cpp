@@ -1,0 +1,520 @@
+#include "timing_sidecar/tailer.hpp"
+
+#include <httplib.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "timing_sidecar/log.hpp"
+
+namespace timing_sidecar {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::array<std::string_view, 7> kErrorReasons = {
+    "connect",   "timeout",       "connection_lost",   "http_status",
+    "malformed", "invalid_event", "revision_backwards"};
+constexpr std::array<std::string_view, 4> kRelistCauses = {"gone", "revision_backwards",
+                                                           "invalid_event", "resync"};
+// A list is one request the broker answers at once: no hold.
+constexpr std::chrono::seconds kListReadTimeout{30};
+constexpr std::string_view kSourceName = "broker";
+
+std::map<std::string, std::string> constant_labels(const ConstantLabels& labels) {
+  std::map<std::string, std::string> result;
+  if (!labels.cluster.empty()) result["cluster"] = labels.cluster;
+  if (!labels.node_id.empty()) result["node_id"] = labels.node_id;
+  return result;
+}
+
+// Replies quoted in log lines: short and printable.
+std::string excerpt(std::string_view text) {
+  constexpr size_t kMaxBytes = 200;
+  std::string out;
+  for (const char c : text.substr(0, kMaxBytes)) {
+    const auto byte = static_cast<unsigned char>(c);
+    out += byte >= 0x20 && byte < 0x7f ? c : '?';
+  }
+  if (text.size() > kMaxBytes) out += "...";
+  return out;
+}
+
+bool is_revision(const json& value) {
+  return value.is_number_integer() &&
+         (value.is_number_unsigned() ? value.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX)
+                                     : value.get<int64_t>() >= 0);
+}
+
+SourceError malformed(std::string message) {
+  return {"malformed", std::move(message)};
+}
+
+}  // namespace
+
+std::string_view failure_reason(HttpFailure failure) {
+  switch (failure) {
+    case HttpFailure::kConnect:
+      return "connect";
+    case HttpFailure::kTimeout:
+      return "timeout";
+    case HttpFailure::kConnectionLost:
+    case HttpFailure::kCancelled:
+    case HttpFailure::kNone:
+      break;
+  }
+  return "connection_lost";
+}
+
+std::optional<BaseUrl> parse_base_url(std::string_view url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return std::nullopt;
+  const std::string_view scheme = url.substr(0, scheme_end);
+  if (scheme != "http" && scheme != "https") return std::nullopt;
+  const std::string_view rest = url.substr(scheme_end + 3);
+  const size_t slash = rest.find('/');
+  const std::string_view authority = rest.substr(0, slash);
+  std::string path(slash == std::string_view::npos ? std::string_view() : rest.substr(slash));
+  if (authority.empty() || authority.find_first_of("@?#") != std::string_view::npos ||
+      path.find_first_of("?#") != std::string::npos) {
+    return std::nullopt;
+  }
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  return BaseUrl{std::string(scheme) + "://" + std::string(authority), std::move(path)};
+}
+
+BaseUrl require_base_url(std::string_view url, std::string_view flag) {
+  if (auto parsed = parse_base_url(url)) return *parsed;
+  throw std::invalid_argument(std::string(flag) + " must be http(s)://HOST:PORT[/PATH], not \"" +
+                              excerpt(url) + "\"");
+}
+
+CancellableClient::CancellableClient(const BaseUrl& url)
+    : path_prefix_(url.path_prefix),
+      client_(std::make_unique<httplib::Client>(url.scheme_host_port)) {
+  client_->set_keep_alive(true);
+  client_->set_connection_timeout(kConnectTimeout);
+}
+
+CancellableClient::~CancellableClient() = default;
+
+HttpResult CancellableClient::get(const std::string& path, std::chrono::milliseconds read_timeout) {
+  HttpResult outcome;
+  // Announced before cancelled_ is read: cancel() either sees the request or it is not sent.
+  in_flight_.store(true);
+  if (cancelled_.load()) {
+    in_flight_.store(false);
+    outcome.failure = HttpFailure::kCancelled;
+    return outcome;
+  }
+  client_->set_read_timeout(read_timeout);
+  const auto started = std::chrono::steady_clock::now();
+  httplib::Result result = client_->Get((path_prefix_ + path).c_str());
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  in_flight_.store(false);
+
+  if (cancelled_.load()) {
+    outcome.failure = HttpFailure::kCancelled;
+  } else if (result) {
+    outcome.status = result->status;
+    outcome.body = std::move(result->body);
+  } else {
+    outcome.error = httplib::to_string(result.error());
+    switch (result.error()) {
+      case httplib::Error::Connection:
+      case httplib::Error::ConnectionTimeout:
+      case httplib::Error::BindIPAddress:
+      case httplib::Error::SSLConnection:
+      case httplib::Error::SSLLoadingCerts:
+      case httplib::Error::SSLServerVerification:
+        outcome.failure = HttpFailure::kConnect;
+        break;
+      default:
+        // cpp-httplib reports a read timeout and a connection closed under it alike.
+        outcome.failure = elapsed + std::chrono::milliseconds(100) >= read_timeout
+                              ? HttpFailure::kTimeout
+                              : HttpFailure::kConnectionLost;
+        break;
+    }
+  }
+  return outcome;
+}
+
+void CancellableClient::cancel() {
+  cancelled_.store(true);
+  while (in_flight_.load()) {
+    client_->stop();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+std::chrono::milliseconds Backoff::ceiling() const {
+  // 2^9 * 100 ms is beyond the cap already: the shift never overflows.
+  const int doublings = std::min(failures_, 9);
+  return std::min(kMaxCeiling, kInitialCeiling * (int64_t{1} << doublings));
+}
+
+std::chrono::milliseconds Backoff::next() {
+  const std::chrono::milliseconds bound = ceiling();
+  failures_ = std::min(failures_ + 1, 64);
+  return std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(0, bound.count())(rng_));
+}
+
+std::variant<FeedReply, SourceError> parse_feed_reply(std::string_view body,
+                                                      const EventLimits& limits) {
+  // This pass reads the top level only (depth < 2 drops the events' contents); parse_events
+  // validates the events.
+  const json header = json::parse(
+      body.begin(), body.end(), [](int depth, json::parse_event_t, json&) { return depth < 2; },
+      false);
+  if (header.is_discarded() || !header.is_object()) {
+    return malformed("the feed's reply is not a JSON object: " + excerpt(body));
+  }
+  const auto revision = header.find("revision");
+  if (revision == header.end() || !is_revision(*revision)) {
+    return malformed("the feed's reply has no revision (a non-negative integer)");
+  }
+  const auto events = header.find("events");
+  if (events == header.end() || !events->is_array()) {
+    return malformed("the feed's reply has no events array");
+  }
+  ParseResult parsed = parse_events(body, limits);
+  if (auto* error = std::get_if<EventError>(&parsed)) {
+    return SourceError{"invalid_event", error->message};
+  }
+  FeedReply reply;
+  reply.revision = revision->get<int64_t>();
+  reply.events = std::get<std::vector<Event>>(std::move(parsed));
+  for (size_t index = 0; index < reply.events.size(); ++index) {
+    if (!reply.events[index].revision) {
+      return malformed("events[" + std::to_string(index) +
+                       "] has no revision: the feed cannot be resumed without them");
+    }
+  }
+  return reply;
+}
+
+ParsedTopicsResult parse_broker_topics(std::string_view body, int64_t requested_at_ms) {
+  const json document = json::parse(body.begin(), body.end(), nullptr, false);
+  if (document.is_discarded() || !document.is_object()) {
+    return malformed("the broker's topic list is not a JSON object: " + excerpt(body));
+  }
+  const auto revision = document.find("revision");
+  if (revision == document.end() || !is_revision(*revision)) {
+    return malformed("the broker's topic list has no revision (a non-negative integer)");
+  }
+  const auto topics = document.find("topics");
+  if (topics == document.end() || !topics->is_array()) {
+    return malformed("the broker's topic list has no topics array");
+  }
+  ParsedTopics parsed;
+  parsed.list.stamp = {revision->get<int64_t>(), requested_at_ms};
+  for (const json& topic : *topics) {
+    const auto name = topic.is_object() ? topic.find("name") : topic.end();
+    if (name == topic.end() || !name->is_string()) {
+      return malformed("the broker's topics must be objects with a string name");
+    }
+    std::optional<int64_t> timing;
+    if (const auto count = topic.find("timing"); count != topic.end() && !count->is_null()) {
+      if (!count->is_number_integer() || !is_revision(*count)) {
+        return malformed("the broker's timing counts must be non-negative integers");
+      }
+      timing = count->get<int64_t>();
+    }
+    const std::string& topic_name = name->get_ref<const std::string&>();
+    if (!is_valid_topic_name(topic_name)) {
+      ++parsed.invalid_names;
+    } else if (!is_system_topic(topic_name)) {
+      parsed.list.topics.push_back({topic_name, timing});
+    }
+  }
+  return parsed;
+}
+
+struct Tailer::Metrics {
+  Metrics(prometheus::Registry& registry, const ConstantLabels& labels)
+      : up(prometheus::BuildGauge()
+               .Name("timing_sidecar_feed_up")
+               .Help("1 while the last request to the broker's feed succeeded, else 0.")
+               .Labels(constant_labels(labels))
+               .Register(registry)
+               .Add({})),
+        revision(prometheus::BuildGauge()
+                     .Name("timing_sidecar_feed_revision")
+                     .Help("The broker revision up to which the feed has been applied.")
+                     .Labels(constant_labels(labels))
+                     .Register(registry)
+                     .Add({})) {
+    auto& error_family = prometheus::BuildCounter()
+                             .Name("timing_sidecar_feed_errors_total")
+                             .Help("Failed requests to the broker's feed and lists, by reason.")
+                             .Labels(constant_labels(labels))
+                             .Register(registry);
+    for (std::string_view reason : kErrorReasons) {
+      errors.emplace(reason, &error_family.Add({{"reason", std::string(reason)}}));
+    }
+    auto& relist_family = prometheus::BuildCounter()
+                              .Name("timing_sidecar_feed_relists_total")
+                              .Help(
+                                  "Topic lists taken from the broker, by cause: gone (its "
+                                  "history no longer reaches back), revision_backwards (it "
+                                  "restarted), invalid_event, resync (periodic).")
+                              .Labels(constant_labels(labels))
+                              .Register(registry);
+    for (std::string_view cause : kRelistCauses) {
+      relists.emplace(cause, &relist_family.Add({{"cause", std::string(cause)}}));
+    }
+  }
+
+  prometheus::Gauge& up;
+  prometheus::Gauge& revision;
+  std::map<std::string_view, prometheus::Counter*> errors;
+  std::map<std::string_view, prometheus::Counter*> relists;
+};
+
+Tailer::Tailer(const Config& config, Sidecar& sidecar, const Clock& clock,
+               std::function<void()> after_apply, std::function<void()> ready)
+    : config_(config),
+      sidecar_(sidecar),
+      clock_(clock),
+      after_apply_(std::move(after_apply)),
+      ready_(std::move(ready)),
+      metrics_(std::make_unique<Metrics>(sidecar.metrics().registry(),
+                                         sidecar.engine().config().labels)),
+      reconciler_(sidecar.engine(), sidecar.metrics(), config.reconcile_max_drop_ratio,
+                  std::string(kSourceName)),
+      client_(require_base_url(config.broker_url, "--broker.url")),
+      backoff_(std::random_device{}()),
+      thread_([this] { run(); }) {}
+
+Tailer::~Tailer() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  client_.cancel();
+  thread_.join();
+}
+
+void Tailer::run() {
+  while (true) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+    }
+    bool progressed;
+    if (relist_due_) {
+      progressed = relist(*relist_due_);
+    } else if (have_state_ && clock_.now_ms() >= next_resync_ms_) {
+      progressed = relist(RelistCause::kResync);
+    } else {
+      progressed = poll();
+    }
+    if (!progressed) wait(backoff_.next());
+  }
+}
+
+int64_t Tailer::hold_seconds() const {
+  // Catching up, the broker must answer at once; caught up, it holds the poll until events
+  // come, but not past the next resync.
+  if (!caught_up_) return 0;
+  int64_t hold_ms = config_.broker_poll_timeout_ms;
+  if (have_state_) hold_ms = std::min(hold_ms, next_resync_ms_ - clock_.now_ms());
+  return std::max<int64_t>(1, (hold_ms + 999) / 1000);  // the broker takes whole seconds
+}
+
+bool Tailer::poll() {
+  const int64_t hold = hold_seconds();
+  const HttpResult result = client_.get(
+      "/v1/events?after=" + std::to_string(position_) + "&timeout=" + std::to_string(hold),
+      std::chrono::seconds(hold) + kReadTimeoutMargin);
+  if (result.failure == HttpFailure::kCancelled) return true;
+  if (result.failure != HttpFailure::kNone) {
+    return fail(failure_reason(result.failure), result.error);
+  }
+  if (result.status == 410) {
+    set_up();
+    relist_due_ = RelistCause::kGone;
+    return true;
+  }
+  if (result.status != 200) {
+    return fail("http_status", "GET /v1/events answered " + std::to_string(result.status) + ": " +
+                                   excerpt(result.body));
+  }
+  EventLimits limits;
+  limits.now_ms = clock_.now_ms();
+  limits.max_delay_ms = config_.timer_max_delay_ms;
+  limits.clock_slack_ms = config_.timer_precision_ms;
+  auto parsed = parse_feed_reply(result.body, limits);
+  if (auto* error = std::get_if<SourceError>(&parsed)) {
+    if (error->reason == "invalid_event") return reject_batch(error->message);
+    return fail(error->reason, error->message);
+  }
+  FeedReply& reply = std::get<FeedReply>(parsed);
+  set_up();
+  invalid_attempts_ = 0;
+  if (reply.revision < highest_broker_revision_) {
+    metrics_->errors.at("revision_backwards")->Increment();
+    relist_due_ = RelistCause::kRevisionBackwards;
+    return true;
+  }
+  highest_broker_revision_ = std::max(highest_broker_revision_, reply.revision);
+  // Only events move the position. A reply may have been cut at the broker's batch limit, and
+  // its revision may already count events appended while it was being answered: resuming from
+  // it could skip them. Revisions without events (silent changes) cost one more short poll.
+  const bool caught_up = reply.events.empty() || *reply.events.back().revision >= reply.revision;
+  if (!reply.events.empty()) {
+    const int64_t reached = *reply.events.back().revision;
+    apply_events(reply.events);
+    position_ = std::max(position_, reached);
+  }
+  caught_up_ = caught_up;
+  metrics_->revision.Set(static_cast<double>(position_));
+  if (caught_up_) mark_ready();
+  return true;
+}
+
+bool Tailer::reject_batch(const std::string& error) {
+  // Logged once per bad batch: by fail() when the feed goes down with it, else here.
+  if (invalid_attempts_ == 0 && up_ == false) {
+    log(LogLevel::kWarn, "invalid event in the broker feed: asking again, then relisting",
+        {{"error", error}, {"after", std::to_string(position_)}});
+  }
+  fail("invalid_event", error);
+  if (++invalid_attempts_ < kInvalidBatchAttempts) return false;
+  invalid_attempts_ = 0;
+  relist_due_ = RelistCause::kInvalidEvent;
+  return true;
+}
+
+void Tailer::apply_events(std::vector<Event>& events) {
+  const auto system_events = std::remove_if(events.begin(), events.end(), [](const Event& event) {
+    return is_system_topic(event.topic);
+  });
+  for (auto it = system_events; it != events.end(); ++it) {
+    sidecar_.metrics().on_ignored("system_topic");
+  }
+  events.erase(system_events, events.end());
+  if (events.empty()) return;
+  for (Event& event : events) *event.revision += revision_offset_;
+  sidecar_.apply(events, EventSource::kFeed);
+  if (after_apply_) after_apply_();
+}
+
+bool Tailer::relist(RelistCause cause) {
+  const int64_t requested_at_ms = clock_.now_ms();
+  const HttpResult result = client_.get("/v1/topics", kListReadTimeout);
+  if (result.failure == HttpFailure::kCancelled) return true;
+  if (result.failure != HttpFailure::kNone) {
+    return fail(failure_reason(result.failure), result.error);
+  }
+  if (result.status != 200) {
+    return fail("http_status", "GET /v1/topics answered " + std::to_string(result.status) + ": " +
+                                   excerpt(result.body));
+  }
+  auto parsed = parse_broker_topics(result.body, requested_at_ms);
+  if (auto* error = std::get_if<SourceError>(&parsed)) return fail(error->reason, error->message);
+  set_up();
+  ParsedTopics& topics = std::get<ParsedTopics>(parsed);
+  if (topics.invalid_names > 0 && !warned_invalid_names_) {
+    warned_invalid_names_ = true;
+    log(LogLevel::kWarn, "the broker lists topic names RocketMQ would refuse: skipped",
+        {{"names", std::to_string(topics.invalid_names)}});
+  }
+
+  const int64_t broker_revision = *topics.list.stamp.revision;
+  if (broker_revision < highest_broker_revision_) {
+    if (cause == RelistCause::kResync) {
+      metrics_->errors.at("revision_backwards")->Increment();
+      cause = RelistCause::kRevisionBackwards;
+    }
+    // A fresh counter: its revisions must land above every one of the old counter.
+    revision_offset_ += highest_broker_revision_ - broker_revision + 1;
+  }
+  highest_broker_revision_ = broker_revision;
+  const bool gap = cause != RelistCause::kResync;
+  if (gap) {
+    // The events up to the list's revision will never be seen: the list and the broker's
+    // counts stand in for them, and the feed goes on from there.
+    topics.list.stamp.revision = broker_revision + revision_offset_;
+    position_ = broker_revision;
+    caught_up_ = false;
+  } else {
+    // The feed has applied everything up to its position, not yet what came after: the list
+    // speaks for that position, so that the topics it adds are not taken for created after the
+    // events the feed has yet to apply to them.
+    topics.list.stamp.revision = position_ + revision_offset_;
+  }
+  const ListOutcome outcome = reconciler_.apply(topics.list, gap);
+  // The dropped topics' series go now rather than at the next scrape or sweep, so that
+  // GET /v1/topics agrees with /metrics.
+  if (outcome.dropped > 0) sidecar_.engine().reconcile();
+  relist_due_.reset();
+  next_resync_ms_ = clock_.now_ms() + config_.broker_resync_interval_ms;
+  metrics_->relists.at(cause_name(cause))->Increment();
+  metrics_->revision.Set(static_cast<double>(position_));
+  const bool changed = outcome.created + outcome.revived + outcome.dropped + outcome.held_back > 0;
+  log(gap || changed ? LogLevel::kInfo : LogLevel::kDebug, "listed the broker's topics",
+      {{"cause", std::string(cause_name(cause))},
+       {"revision", std::to_string(broker_revision)},
+       {"topics", std::to_string(topics.list.topics.size())},
+       {"created", std::to_string(outcome.created)},
+       {"revived", std::to_string(outcome.revived)},
+       {"dropped", std::to_string(outcome.dropped)},
+       {"held_back", std::to_string(outcome.held_back)},
+       {"incomplete", std::to_string(outcome.incomplete.size())}});
+  mark_ready();
+  return true;
+}
+
+bool Tailer::fail(std::string_view reason, const std::string& error) {
+  metrics_->errors.at(reason)->Increment();
+  metrics_->up.Set(0);
+  if (up_ != false) {
+    down_since_ms_ = clock_.now_ms();
+    log(LogLevel::kWarn, "broker feed down: retrying with backoff",
+        {{"reason", std::string(reason)},
+         {"error", error},
+         {"url", config_.broker_url},
+         {"after", std::to_string(position_)}});
+  }
+  up_ = false;
+  return false;
+}
+
+void Tailer::set_up() {
+  metrics_->up.Set(1);
+  backoff_.reset();
+  if (up_ != true) {
+    LogFields fields = {{"url", config_.broker_url}, {"after", std::to_string(position_)}};
+    if (up_ == false)
+      fields.emplace_back("down_for", format_duration(clock_.now_ms() - down_since_ms_));
+    log(LogLevel::kInfo, "broker feed up", fields);
+  }
+  up_ = true;
+}
+
+void Tailer::mark_ready() {
+  if (have_state_) return;
+  have_state_ = true;
+  next_resync_ms_ = clock_.now_ms() + config_.broker_resync_interval_ms;
+  if (ready_) ready_();
+}
+
+std::string_view Tailer::cause_name(RelistCause cause) {
+  return kRelistCauses[static_cast<size_t>(cause)];
+}
+
+void Tailer::wait(std::chrono::milliseconds delay) {
+  std::unique_lock lock(mutex_);
+  wake_.wait_for(lock, delay, [this] { return stopping_; });
+}
+
+}  // namespace timing_sidecar
