@@ -12,7 +12,7 @@
 #                                                            /usr/share/timing-sidecar/grafana/)
 #   /usr/share/timing-sidecar/prometheus/{alerts,recording,prometheus}.yml
 #   /usr/share/timing-sidecar/kubernetes/*.yaml
-#   /usr/share/doc/timing-sidecar/{README-deploy.md,config.example.toml}
+#   /usr/share/doc/timing-sidecar/{README.md,config.example.toml}
 # Test: tests/scripts/deploy_deb.sh.
 
 include_guard(GLOBAL)
@@ -32,7 +32,7 @@ install(FILES "${_timing_sidecar_deploy}/config.example.toml"
         DESTINATION "${TIMING_SIDECAR_CONFIG_DIR}"
         RENAME config.toml)
 install(FILES "${_timing_sidecar_deploy}/config.example.toml"
-              "${_timing_sidecar_deploy}/README-deploy.md"
+              "${PROJECT_SOURCE_DIR}/README.md"
         DESTINATION "${CMAKE_INSTALL_DOCDIR}")
 
 set(_timing_sidecar_share "${CMAKE_INSTALL_DATADIR}/timing-sidecar")

@@ -69,7 +69,7 @@ for path in \
   /usr/share/timing-sidecar/grafana/provisioning/dashboards/timing-sidecar.yml \
   /usr/share/timing-sidecar/grafana/provisioning/datasources/prometheus.yml \
   /usr/share/timing-sidecar/kubernetes/statefulset.yaml \
-  /usr/share/doc/timing-sidecar/README-deploy.md \
+  /usr/share/doc/timing-sidecar/README.md \
   /usr/share/doc/timing-sidecar/config.example.toml; do
   grep -qx -- "$path" "$tmp/files.txt" || check "the package lacks $path"
 done
