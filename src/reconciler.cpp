@@ -28,7 +28,11 @@ ListReconciler::ListReconciler(Engine& engine, SelfMetrics& metrics, double max_
     : engine_(engine),
       metrics_(metrics),
       max_drop_ratio_(max_drop_ratio),
-      source_(std::move(source)) {}
+      source_(std::move(source)) {
+  // Both outcomes exist from the start at zero, so that rate() and the dashboard see them.
+  metrics_.on_list_drops(source_, "dropped", 0);
+  metrics_.on_list_drops(source_, "held_back", 0);
+}
 
 ListOutcome ListReconciler::apply(const TopicList& list, bool adopt_counts) {
   ListOutcome outcome;
