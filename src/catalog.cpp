@@ -1,6 +1,81 @@
 #include "timing_sidecar/catalog.hpp"
 
+#include <algorithm>
+#include <cstring>
+#include <functional>
+
 namespace timing_sidecar {
+
+namespace {
+
+constexpr size_t kInitialSlots = 16;
+constexpr size_t kChunkBytes = 64 * 1024;
+
+}  // namespace
+
+TopicNames::TopicNames() : slots_(kInitialSlots), shift_(32 - __builtin_ctzll(kInitialSlots)) {}
+
+uint32_t TopicNames::hash_of(std::string_view name) {
+  const uint64_t hash = std::hash<std::string_view>{}(name);
+  return static_cast<uint32_t>(hash ^ (hash >> 32));
+}
+
+size_t TopicNames::slot_for(std::string_view name, uint32_t hash) const {
+  const size_t mask = slots_.size() - 1;
+  for (size_t slot = home_slot(hash);; slot = (slot + 1) & mask) {
+    const Slot& candidate = slots_[slot];
+    if (candidate.id == kAbsent || (candidate.hash == hash && names_[candidate.id] == name)) {
+      return slot;
+    }
+  }
+}
+
+TopicId TopicNames::find(std::string_view name, uint32_t hash) const {
+  return slots_[slot_for(name, hash)].id;
+}
+
+TopicId TopicNames::intern(std::string_view name, uint32_t hash) {
+  size_t slot = slot_for(name, hash);
+  if (slots_[slot].id != kAbsent) return slots_[slot].id;
+  // At most 7/8 full: linear probing stays short.
+  if ((names_.size() + 1) * 8 > slots_.size() * 7) {
+    grow();
+    slot = slot_for(name, hash);
+  }
+  const auto id = static_cast<TopicId>(names_.size());
+  names_.push_back(store(name));
+  slots_[slot] = {hash, id};
+  return id;
+}
+
+void TopicNames::grow() {
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(old.size() * 2, Slot{});
+  --shift_;
+  const size_t mask = slots_.size() - 1;
+  for (const Slot& entry : old) {
+    if (entry.id == kAbsent) continue;
+    size_t slot = home_slot(entry.hash);
+    while (slots_[slot].id != kAbsent) slot = (slot + 1) & mask;
+    slots_[slot] = entry;
+  }
+}
+
+std::string_view TopicNames::store(std::string_view name) {
+  if (name.size() > chunk_free_) {
+    // The rest of the last chunk is left unused: names are short, chunks are not.
+    const size_t bytes = std::max(kChunkBytes, name.size());
+    // Left uninitialised: a page is resident only once names fill it.
+    chunks_.emplace_back(new char[bytes]);
+    chunk_next_ = chunks_.back().get();
+    chunk_free_ = bytes;
+  }
+  char* stored = chunk_next_;
+  std::memcpy(stored, name.data(), name.size());
+  chunk_next_ += name.size();
+  chunk_free_ -= name.size();
+  return {stored, name.size()};
+}
 
 std::string_view ignore_reason(Verdict verdict) {
   switch (verdict) {
@@ -23,81 +98,109 @@ bool not_newer(const std::optional<int64_t>& event, const std::optional<int64_t>
 
 }  // namespace
 
-Catalog::Entry& Catalog::entry_for(const std::string& topic, bool* created) {
-  auto [it, inserted] = entries_.try_emplace(topic);
-  *created = inserted;
-  return it->second;
+Catalog::Catalog(std::shared_ptr<TopicNames> names) : names_(std::move(names)) {}
+
+void Catalog::restore(std::string_view topic, const SavedEntry& saved) {
+  bool created;
+  Entry& entry = entry_for(names_->intern(topic), &created);
+  if (entry.live() != saved.live) live_ += saved.live ? 1 : -1;
+  entry.set(Entry::kLive, saved.live);
+  entry.set_revision(Entry::kHasCreatedRevision, entry.created_revision_, saved.created_revision);
+  entry.set_revision(Entry::kHasDeletedRevision, entry.deleted_revision_, saved.deleted_revision);
+  entry.set_revision(Entry::kHasFirstSeenRevision, entry.first_seen_revision_,
+                     saved.first_seen_revision);
+  entry.first_seen_ms_ = saved.first_seen_ms;
+  entry.deleted_ms_ = saved.deleted_ms;
+  entry.list_epoch_ = saved.list_epoch;
 }
 
-void Catalog::begin_life(Entry& entry, const Event& event, int64_t now_ms) {
-  if (!entry.live) ++live_;
-  entry.live = true;
-  entry.created_revision =
-      event.type == EventType::kTopicCreated ? event.revision : std::optional<int64_t>{};
-  entry.first_seen_revision = event.revision;
-  entry.first_seen_ms = now_ms;
+Catalog::Entry& Catalog::entry_for(TopicId topic, bool* created) {
+  if (topic >= entries_.size()) entries_.resize(topic + 1);
+  Entry& entry = entries_[topic];
+  *created = (entry.flags_ & Entry::kKnown) == 0;
+  if (*created) {
+    entry.set(Entry::kKnown, true);
+    ++known_;
+  }
+  return entry;
+}
+
+void Catalog::begin_life(Entry& entry, EventType type, std::optional<int64_t> revision,
+                         int64_t now_ms) {
+  if (!entry.live()) ++live_;
+  entry.set(Entry::kLive, true);
+  entry.set_revision(Entry::kHasCreatedRevision, entry.created_revision_,
+                     type == EventType::kTopicCreated ? revision : std::nullopt);
+  entry.set_revision(Entry::kHasFirstSeenRevision, entry.first_seen_revision_, revision);
+  entry.first_seen_ms_ = now_ms;
 }
 
 void Catalog::end_life(Entry& entry, std::optional<int64_t> revision, int64_t now_ms) {
-  if (entry.live) --live_;
-  entry.live = false;
-  entry.deleted_revision = revision;
-  entry.deleted_ms = now_ms;
+  if (entry.live()) --live_;
+  entry.set(Entry::kLive, false);
+  entry.set_revision(Entry::kHasDeletedRevision, entry.deleted_revision_, revision);
+  entry.deleted_ms_ = now_ms;
 }
 
 bool Catalog::seen_before(const Entry& entry, const ListStamp& stamp) {
-  if (entry.first_seen_revision && stamp.revision) {
-    return *entry.first_seen_revision <= *stamp.revision;
-  }
-  return entry.first_seen_ms < stamp.requested_at_ms;
+  const std::optional<int64_t> first_seen_revision = entry.first_seen_revision();
+  if (first_seen_revision && stamp.revision) return *first_seen_revision <= *stamp.revision;
+  return entry.first_seen_ms_ < stamp.requested_at_ms;
 }
 
-ListVerdict Catalog::admit_listed(const std::string& topic, const ListStamp& stamp, uint32_t epoch,
+ListVerdict Catalog::admit_listed(std::string_view topic, const ListStamp& stamp, uint32_t epoch,
+                                  int64_t now_ms) {
+  return admit_listed(names_->intern(topic), stamp, epoch, now_ms);
+}
+
+ListVerdict Catalog::admit_listed(TopicId topic, const ListStamp& stamp, uint32_t epoch,
                                   int64_t now_ms) {
   bool is_new = false;
   Entry& entry = entry_for(topic, &is_new);
-  entry.list_epoch = epoch;
-  if (entry.live) return ListVerdict::kAlreadyLive;
+  entry.list_epoch_ = epoch;
+  if (entry.live()) return ListVerdict::kAlreadyLive;
   if (!is_new) {
-    const bool taken_after_deletion = entry.deleted_revision && stamp.revision
-                                          ? *stamp.revision > *entry.deleted_revision
-                                          : stamp.requested_at_ms > entry.deleted_ms;
+    const std::optional<int64_t> deleted_revision = entry.deleted_revision();
+    const bool taken_after_deletion = deleted_revision && stamp.revision
+                                          ? *stamp.revision > *deleted_revision
+                                          : stamp.requested_at_ms > entry.deleted_ms_;
     if (!taken_after_deletion) return ListVerdict::kStillDeleted;
   }
-  Event listed;
-  listed.type = EventType::kTopicCreated;
-  listed.revision = stamp.revision;
-  begin_life(entry, listed, now_ms);
+  begin_life(entry, EventType::kTopicCreated, stamp.revision, now_ms);
   return is_new ? ListVerdict::kCreated : ListVerdict::kRevived;
 }
 
-void Catalog::condemn(const std::string& topic, const ListStamp& stamp, int64_t now_ms) {
-  auto it = entries_.find(topic);
-  if (it != entries_.end() && it->second.live) end_life(it->second, stamp.revision, now_ms);
+void Catalog::condemn(std::string_view topic, const ListStamp& stamp, int64_t now_ms) {
+  const TopicId id = names_->find(topic);
+  if (is_live(id)) end_life(entries_[id], stamp.revision, now_ms);
 }
 
 Verdict Catalog::admit(const Event& event, int64_t now_ms) {
+  return admit(names_->intern(event.topic), event, now_ms);
+}
+
+Verdict Catalog::admit(TopicId topic, const Event& event, int64_t now_ms) {
   bool is_new = false;
-  Entry& entry = entry_for(event.topic, &is_new);
+  Entry& entry = entry_for(topic, &is_new);
   switch (event.type) {
     case EventType::kTopicCreated:
-      if (is_new || !entry.live) {
-        if (!is_new && not_newer(event.revision, entry.deleted_revision)) {
+      if (is_new || !entry.live()) {
+        if (!is_new && not_newer(event.revision, entry.deleted_revision())) {
           return Verdict::kIgnoreStale;
         }
-        begin_life(entry, event, now_ms);
+        begin_life(entry, event.type, event.revision, now_ms);
       }
       return Verdict::kApply;
 
     case EventType::kTopicDeleted:
-      if (!is_new && !entry.live) {
-        if (not_newer(event.revision, entry.deleted_revision)) return Verdict::kIgnoreStale;
+      if (!is_new && !entry.live()) {
+        if (not_newer(event.revision, entry.deleted_revision())) return Verdict::kIgnoreStale;
         end_life(entry, event.revision, now_ms);
         return Verdict::kApply;
       }
       // A deletion older than the creation that began this life belongs to a previous one.
-      if (!is_new && event.revision && entry.created_revision &&
-          *event.revision < *entry.created_revision) {
+      if (!is_new && event.revision && entry.created_revision() &&
+          *event.revision < *entry.created_revision()) {
         return Verdict::kIgnoreStale;
       }
       end_life(entry, event.revision, now_ms);
@@ -107,11 +210,12 @@ Verdict Catalog::admit(const Event& event, int64_t now_ms) {
     case EventType::kTimerDequeued:
     case EventType::kTimerCancelled:
       if (is_new) {
-        begin_life(entry, event, now_ms);
+        begin_life(entry, event.type, event.revision, now_ms);
         return Verdict::kApply;
       }
-      if (!entry.live) return Verdict::kIgnoreTombstoned;
-      if (event.revision && entry.created_revision && *event.revision < *entry.created_revision) {
+      if (!entry.live()) return Verdict::kIgnoreTombstoned;
+      if (event.revision && entry.created_revision() &&
+          *event.revision < *entry.created_revision()) {
         return Verdict::kIgnoreStale;
       }
       return Verdict::kApply;
@@ -120,13 +224,13 @@ Verdict Catalog::admit(const Event& event, int64_t now_ms) {
 }
 
 bool Catalog::is_live(std::string_view topic) const {
-  const Entry* entry = find(topic);
-  return entry != nullptr && entry->live;
+  return is_live(names_->find(topic));
 }
 
 const Catalog::Entry* Catalog::find(std::string_view topic) const {
-  auto it = entries_.find(std::string(topic));
-  return it == entries_.end() ? nullptr : &it->second;
+  const TopicId id = names_->find(topic);
+  if (id >= entries_.size() || (entries_[id].flags_ & Entry::kKnown) == 0) return nullptr;
+  return &entries_[id];
 }
 
 }  // namespace timing_sidecar

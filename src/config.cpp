@@ -191,14 +191,16 @@ std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv)
   std::string max_body = "1MiB";
   flags.value("--webhook.max-body", max_body, "Largest webhook body accepted; larger ones get 413")
       ->check(kByteSize);
-  flags.value("--webhook.secret-file", config.webhook_secret_file,
-              "File holding the HMAC-SHA256 secret that signs webhook requests "
-              "(X-Timing-Signature); without it the webhook must listen on loopback")
+  flags
+      .value("--webhook.secret-file", config.webhook_secret_file,
+             "File holding the HMAC-SHA256 secret that signs webhook requests "
+             "(X-Timing-Signature); without it the webhook must listen on loopback")
       ->check(CLI::ExistingFile);
   flags.duration("--webhook.tolerance", config.webhook_tolerance_ms,
                  "How far a signed request's timestamp may be from now");
-  flags.value("--web.config.file", config.web_config_file,
-              "TLS and basic auth, in the exporter-toolkit's web config format")
+  flags
+      .value("--web.config.file", config.web_config_file,
+             "TLS and basic auth, in the exporter-toolkit's web config format")
       ->check(CLI::ExistingFile);
   flags
       .value("--web.threads", config.web_threads,
@@ -248,6 +250,22 @@ std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv)
   std::string log_format = "text";
   flags.value("--log.format", log_format, "text (logfmt) or json")
       ->check(CLI::IsMember({"text", "json"}));
+  flags.value("--state.dir", config.state_dir,
+              "Directory of the journal and snapshot that make the state survive a crash; "
+              "without it the state lives in memory only");
+  std::string state_sync = "always";
+  flags
+      .value("--state.sync", state_sync,
+             "always: an accepted batch is on disk (fdatasync) before it is acknowledged; "
+             "interval: the journal is synced every second, so a crash of the machine may lose "
+             "the last second (a crash of the process loses nothing)")
+      ->check(CLI::IsMember({"always", "interval"}));
+  std::string compact_bytes = "64MiB";
+  flags
+      .value("--state.compact-bytes", compact_bytes,
+             "Write a snapshot and start the journal afresh once it has grown by this much, or "
+             "by the size of the last snapshot when that is larger")
+      ->check(kByteSize);
   app.add_flag("--demo", config.demo,
                "Run with an in-process simulated broker that creates, fills and deletes topics");
 
@@ -264,6 +282,9 @@ std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv)
                       "timing-sidecar: " + message + "\nRun with --help for more information.\n"};
   };
   config.webhook_max_body_bytes = *parse_byte_size(max_body);
+  config.state_sync = state_sync == "interval" ? StateSync::kInterval : StateSync::kAlways;
+  config.state_compact_bytes = *parse_byte_size(compact_bytes);
+  if (config.state_compact_bytes < 1) return fail("--state.compact-bytes must be positive");
   if (config.timer_precision_ms < 1 || config.timer_precision_ms > 60'000) {
     return fail("--timer.precision must be between 1ms and 1m");
   }

@@ -1,7 +1,8 @@
 #include "timing_sidecar/engine.hpp"
 
 #include <algorithm>
-#include <functional>
+
+#include "engine_shard.hpp"
 
 namespace timing_sidecar {
 
@@ -19,57 +20,97 @@ std::string_view to_string(EventSource source) {
   return "unknown";
 }
 
-struct Engine::Shard {
-  Shard(const SchedulerConfig& config, int64_t now_ms) : scheduler(config, now_ms) {}
-
-  mutable std::mutex mutex;
-  Catalog catalog;
-  SeriesStore store;
-  Scheduler scheduler;
-};
-
 Engine::Engine(const EngineConfig& config, const Clock& clock, EngineObserver& observer)
-    : config_(config), clock_(clock), observer_(observer) {
+    : config_(config),
+      clock_(clock),
+      observer_(observer),
+      writer_(config_.labels, config_.snapshot_per_topic) {
   for (auto& shard : shards_) shard = std::make_unique<Shard>(config_.scheduler, clock_.now_ms());
 }
 
 Engine::~Engine() = default;
 
+namespace {
+
+// Items of a batch grouped by shard, in arrival order, each with the hash of its topic's name,
+// computed once: it picks the shard and lets the shard's name lookups be prefetched.
+template <typename Item, size_t kShards>
+class ShardGroups {
+ public:
+  template <typename NameOf>
+  void assign(const Item* begin, const Item* end, NameOf name_of) {
+    for (auto& group : groups_) group.clear();
+    for (const Item* item = begin; item != end; ++item) {
+      const uint32_t hash = TopicNames::hash_of(name_of(*item));
+      groups_[hash % kShards].push_back({item, hash});
+    }
+  }
+
+  bool empty(size_t shard) const { return groups_[shard].empty(); }
+
+  // Visits the shard's items in order, with their hashes, while the name lookups of the next
+  // few are on their way from memory: a batch's names are spread over tables far larger than
+  // the cache.
+  template <typename Visit>
+  void visit(size_t shard, const TopicNames& names, Visit&& visit) const {
+    constexpr size_t kLookahead = 8;
+    const std::vector<Hashed>& group = groups_[shard];
+    for (size_t index = 0; index < group.size(); ++index) {
+      if (index + kLookahead < group.size()) names.prefetch(group[index + kLookahead].hash);
+      visit(*group[index].item, group[index].hash);
+    }
+  }
+
+ private:
+  struct Hashed {
+    const Item* item;
+    uint32_t hash;
+  };
+
+  std::array<std::vector<Hashed>, kShards> groups_;
+};
+
+}  // namespace
+
 Engine::Shard& Engine::shard_for(std::string_view topic) const {
-  return *shards_[std::hash<std::string_view>{}(topic) % kShardCount];
+  return *shards_[TopicNames::hash_of(topic) % kShardCount];
 }
 
 ApplyResult Engine::apply(const std::vector<Event>& events, EventSource source) {
-  // Group by shard, keeping each topic's events in arrival order.
-  std::array<std::vector<const Event*>, kShardCount> by_shard;
-  for (const Event& event : events) {
-    by_shard[std::hash<std::string_view>{}(event.topic) % kShardCount].push_back(&event);
-  }
+  // Grouped by shard, each topic's events stay in arrival order.
+  ShardGroups<Event, kShardCount> by_shard;
+  by_shard.assign(events.data(), events.data() + events.size(),
+                  [](const Event& event) -> std::string_view { return event.topic; });
   ApplyResult result;
+  size_t removed_series = 0;
   const int64_t now_ms = clock_.now_ms();
   for (size_t index = 0; index < kShardCount; ++index) {
-    if (by_shard[index].empty()) continue;
+    if (by_shard.empty(index)) continue;
     Shard& shard = *shards_[index];
     std::lock_guard lock(shard.mutex);
-    for (const Event* event : by_shard[index]) {
-      if (apply_one(shard, *event, source, now_ms)) {
+    by_shard.visit(index, *shard.names, [&](const Event& event, uint32_t hash) {
+      if (apply_one(shard, event, hash, source, now_ms, removed_series)) {
         ++result.accepted;
       } else {
         ++result.ignored;
       }
-    }
+    });
   }
+  if (removed_series > 0) observer_.on_series_removed("deleted", removed_series);
   return result;
 }
 
-bool Engine::apply_one(Shard& shard, const Event& event, EventSource source, int64_t now_ms) {
-  if (!shard.catalog.is_live(event.topic) &&
+bool Engine::apply_one(Shard& shard, const Event& event, uint32_t topic_hash, EventSource source,
+                       int64_t now_ms, size_t& removed_series) {
+  // At the limit, an event of a new topic is ignored before its name is interned.
+  if (event.type != EventType::kTopicDeleted &&
       topic_count_.load(std::memory_order_relaxed) >= config_.max_topics &&
-      event.type != EventType::kTopicDeleted) {
+      !shard.catalog.is_live(shard.names->find(event.topic, topic_hash))) {
     observer_.on_ignored("topic_limit");
     return false;
   }
-  const Verdict verdict = shard.catalog.admit(event, now_ms);
+  const TopicId topic = shard.names->intern(event.topic, topic_hash);
+  const Verdict verdict = shard.catalog.admit(topic, event, now_ms);
   if (verdict != Verdict::kApply) {
     observer_.on_ignored(ignore_reason(verdict));
     return false;
@@ -77,10 +118,10 @@ bool Engine::apply_one(Shard& shard, const Event& event, EventSource source, int
   observer_.on_event(source, event.type);
 
   if (event.type == EventType::kTopicDeleted) {
-    if (auto slot = shard.store.find(event.topic)) drop_topic(shard, *slot, "deleted");
+    if (auto slot = shard.store.find(topic)) removed_series += drop_topic(shard, *slot);
     return true;
   }
-  const TopicKey slot = add_series(shard, event.topic);
+  const TopicKey slot = add_series(shard, topic);
   TopicSeries& series = shard.store.at(slot);
   if (event.type != EventType::kTopicCreated) series.has_message_events = true;
   switch (event.type) {
@@ -111,7 +152,7 @@ bool Engine::apply_one(Shard& shard, const Event& event, EventSource source, int
   return true;
 }
 
-TopicKey Engine::add_series(Shard& shard, const std::string& topic) {
+TopicKey Engine::add_series(Shard& shard, TopicId topic) {
   const size_t topics_before = shard.store.size();
   const TopicKey slot = shard.store.find_or_add(topic);
   if (shard.store.size() != topics_before) topic_count_.fetch_add(1, std::memory_order_relaxed);
@@ -119,39 +160,49 @@ TopicKey Engine::add_series(Shard& shard, const std::string& topic) {
 }
 
 ListAdmission Engine::admit_list(const TopicList& list) {
-  std::array<std::vector<const ListedTopic*>, kShardCount> by_shard;
-  for (const ListedTopic& topic : list.topics) {
-    by_shard[std::hash<std::string_view>{}(topic.name) % kShardCount].push_back(&topic);
-  }
+  // A million names grouped by shard at once would be read again in shard order, long after they
+  // left the cache; a chunk's names are still in it when its shards take them.
+  constexpr size_t kChunkSize = 4096;
   const uint32_t epoch = ++list_epoch_;
   const int64_t now_ms = clock_.now_ms();
   ListAdmission admission;
-  for (size_t index = 0; index < kShardCount; ++index) {
-    Shard& shard = *shards_[index];
-    std::lock_guard lock(shard.mutex);
-    for (const ListedTopic* topic : by_shard[index]) {
-      if (!shard.catalog.is_live(topic->name) &&
-          topic_count_.load(std::memory_order_relaxed) >= config_.max_topics) {
-        observer_.on_ignored("topic_limit");
-        continue;
-      }
-      switch (shard.catalog.admit_listed(topic->name, list.stamp, epoch, now_ms)) {
-        case ListVerdict::kCreated:
-          ++admission.created;
-          add_series(shard, topic->name);
-          break;
-        case ListVerdict::kRevived:
-          ++admission.revived;
-          add_series(shard, topic->name);
-          break;
-        case ListVerdict::kAlreadyLive:
-        case ListVerdict::kStillDeleted:
-          break;
-      }
+  ShardGroups<ListedTopic, kShardCount> by_shard;
+  for (size_t begin = 0; begin < list.topics.size(); begin += kChunkSize) {
+    const ListedTopic* chunk = list.topics.data() + begin;
+    by_shard.assign(chunk, chunk + std::min(kChunkSize, list.topics.size() - begin),
+                    [](const ListedTopic& topic) -> std::string_view { return topic.name; });
+    for (size_t index = 0; index < kShardCount; ++index) {
+      if (by_shard.empty(index)) continue;
+      Shard& shard = *shards_[index];
+      std::lock_guard lock(shard.mutex);
+      by_shard.visit(index, *shard.names, [&](const ListedTopic& topic, uint32_t hash) {
+        if (topic_count_.load(std::memory_order_relaxed) >= config_.max_topics &&
+            !shard.catalog.is_live(shard.names->find(topic.name, hash))) {
+          observer_.on_ignored("topic_limit");
+          return;
+        }
+        const TopicId id = shard.names->intern(topic.name, hash);
+        switch (shard.catalog.admit_listed(id, list.stamp, epoch, now_ms)) {
+          case ListVerdict::kCreated:
+            ++admission.created;
+            add_series(shard, id);
+            break;
+          case ListVerdict::kRevived:
+            ++admission.revived;
+            add_series(shard, id);
+            break;
+          case ListVerdict::kAlreadyLive:
+          case ListVerdict::kStillDeleted:
+            break;
+        }
+      });
     }
-    shard.catalog.for_each_unlisted(
+  }
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard->mutex);
+    shard->catalog.for_each_unlisted(
         epoch, list.stamp, [&](const std::string& name) { admission.unlisted.push_back(name); });
-    admission.live += shard.catalog.live_count();
+    admission.live += shard->catalog.live_count();
   }
   return admission;
 }
@@ -162,6 +213,7 @@ void Engine::condemn(const std::vector<std::string>& topics, const ListStamp& st
     Shard& shard = shard_for(topic);
     std::lock_guard lock(shard.mutex);
     shard.catalog.condemn(topic, stamp, now_ms);
+    shard.has_condemned = true;
   }
 }
 
@@ -173,8 +225,9 @@ std::vector<std::string> Engine::adopt_broker_counts(const std::vector<ListedTop
     Shard& shard = shard_for(topic.name);
     std::lock_guard lock(shard.mutex);
     // The broker's count of a topic that is not live is exactly RocketMQ's stale-series bug.
-    if (!shard.catalog.is_live(topic.name)) continue;
-    TopicSeries& series = shard.store.at(add_series(shard, topic.name));
+    const TopicId id = shard.names->find(topic.name);
+    if (!shard.catalog.is_live(id)) continue;
+    TopicSeries& series = shard.store.at(add_series(shard, id));
     if (mode == CountMode::kMirror && series.has_message_events) continue;
     const int64_t broker_count = std::max<int64_t>(0, *topic.timing);
     const int64_t unseen = broker_count - static_cast<int64_t>(series.pending);
@@ -187,12 +240,11 @@ std::vector<std::string> Engine::adopt_broker_counts(const std::vector<ListedTop
   return incomplete;
 }
 
-void Engine::drop_topic(Shard& shard, TopicKey slot, std::string_view reason) {
+size_t Engine::drop_topic(Shard& shard, TopicKey slot) {
   shard.scheduler.remove_topic(slot);
   shard.store.remove(slot);
   topic_count_.fetch_sub(1, std::memory_order_relaxed);
-  observer_.on_series_removed(reason,
-                              TopicFamiliesWriter::series_per_topic(config_.snapshot_per_topic));
+  return TopicFamiliesWriter::series_per_topic(config_.snapshot_per_topic);
 }
 
 size_t Engine::advance_timers() {
@@ -219,34 +271,44 @@ std::optional<int64_t> Engine::next_wakeup_ms() const {
 
 size_t Engine::reconcile() {
   size_t dropped = 0;
+  size_t removed_series = 0;
   for (auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
+    if (!shard->has_condemned) continue;
     std::vector<TopicKey> doomed;
-    shard->store.for_each([&](TopicKey slot, const TopicSeries& series) {
-      if (!shard->catalog.is_live(*series.name)) doomed.push_back(slot);
+    shard->store.for_each([&](TopicKey slot, const TopicSeries&) {
+      if (!shard->catalog.is_live(shard->store.topic_of(slot))) doomed.push_back(slot);
     });
-    for (TopicKey slot : doomed) drop_topic(*shard, slot, "reconciled");
+    for (TopicKey slot : doomed) removed_series += drop_topic(*shard, slot);
     dropped += doomed.size();
+    shard->has_condemned = false;
   }
+  if (removed_series > 0) observer_.on_series_removed("reconciled", removed_series);
   return dropped;
 }
 
 void Engine::write_metrics(std::string& out) const {
-  TopicFamiliesWriter writer(config_.labels, config_.snapshot_per_topic);
-  for (const auto& shard : shards_) {
-    std::lock_guard lock(shard->mutex);
-    writer.add(shard->store);
+  std::lock_guard writer_lock(writer_mutex_);
+  try {
+    for (const auto& shard : shards_) {
+      std::lock_guard lock(shard->mutex);
+      writer_.add(shard->store);
+    }
+    writer_.finish(out);
+  } catch (...) {
+    // Forget the values of a scrape that could not be written, or the next one repeats them.
+    writer_ = TopicFamiliesWriter(config_.labels, config_.snapshot_per_topic);
+    throw;
   }
-  writer.finish(out);
 }
 
 std::vector<TopicSummary> Engine::topics() const {
   std::vector<TopicSummary> summaries;
   for (const auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
-    shard->store.for_each([&](TopicKey, const TopicSeries& series) {
-      summaries.push_back({*series.name, series.exposed_pending(), series.due, series.overdue,
-                           series.enqueued, series.dequeued});
+    shard->store.for_each([&](TopicKey slot, const TopicSeries& series) {
+      summaries.push_back({std::string(shard->store.name(slot)), series.exposed_pending(),
+                           series.due, series.overdue, series.enqueued, series.dequeued});
     });
   }
   std::sort(summaries.begin(), summaries.end(),

@@ -1,6 +1,7 @@
 #include "timing_sidecar/exposition.hpp"
 
 #include <charconv>
+#include <cstring>
 
 namespace timing_sidecar {
 
@@ -25,20 +26,65 @@ constexpr std::array<FamilyInfo, 5> kFamilies = {{
      "not counted."},
 }};
 
-constexpr std::array<std::string_view, kSnapshotRanges> kBoundLabels = {
-    "5", "60", "300", "900", "3600", "14400", "28800", "86400", "+Inf"};
+// What follows the topic's name up to the value.
+constexpr std::string_view kTopicLineEnd = "\"} ";
+constexpr std::array<std::string_view, kSnapshotRanges> kRangeLineEnds = {
+    "\",timer_bound_s=\"5\"} ",     "\",timer_bound_s=\"60\"} ",    "\",timer_bound_s=\"300\"} ",
+    "\",timer_bound_s=\"900\"} ",   "\",timer_bound_s=\"3600\"} ",  "\",timer_bound_s=\"14400\"} ",
+    "\",timer_bound_s=\"28800\"} ", "\",timer_bound_s=\"86400\"} ", "\",timer_bound_s=\"+Inf\"} "};
+// The broker-wide snapshot's lines, after the constant labels.
+constexpr std::array<std::string_view, kSnapshotRanges> kBrokerWideRangeLabels = {
+    "timer_bound_s=\"5\"} ",     "timer_bound_s=\"60\"} ",    "timer_bound_s=\"300\"} ",
+    "timer_bound_s=\"900\"} ",   "timer_bound_s=\"3600\"} ",  "timer_bound_s=\"14400\"} ",
+    "timer_bound_s=\"28800\"} ", "timer_bound_s=\"86400\"} ", "timer_bound_s=\"+Inf\"} "};
 
-// The same bounds as the tail of a per-topic label block, rendered once.
-constexpr std::array<std::string_view, kSnapshotRanges> kBoundLabelSuffixes = {
-    ",timer_bound_s=\"5\"",     ",timer_bound_s=\"60\"",    ",timer_bound_s=\"300\"",
-    ",timer_bound_s=\"900\"",   ",timer_bound_s=\"3600\"",  ",timer_bound_s=\"14400\"",
-    ",timer_bound_s=\"28800\"", ",timer_bound_s=\"86400\"", ",timer_bound_s=\"+Inf\""};
+constexpr size_t kMaxValueBytes = 20 + 1;  // a uint64 and the line feed
+// The sidecar appends its self metrics after the per-topic families: with this much room left,
+// that append does not copy the whole body to a larger allocation.
+constexpr size_t kRoomForCaller = 64 * 1024;
 
-void append_uint(std::string& out, uint64_t value) {
-  char buffer[24];
-  auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  out.append(buffer, result.ptr);
-}
+// Assembles lines in a buffer that stays in the cache and hands them to `out` in large appends,
+// so that `out` sees few capacity checks and no small copies.
+class TextBuffer {
+ public:
+  explicit TextBuffer(std::string& out) : out_(out) {}
+
+  void append(std::string_view text) {
+    if (text.size() > kCapacity - used_) {
+      flush();
+      if (text.size() > kCapacity) {
+        out_.append(text);
+        return;
+      }
+    }
+    std::memcpy(buffer_ + used_, text.data(), text.size());
+    used_ += text.size();
+  }
+
+  void append_value_and_line_feed(uint64_t value) {
+    if (kMaxValueBytes > kCapacity - used_) flush();
+    char* end = buffer_ + used_;
+    if (value < 10) {  // most gauges of most topics
+      *end++ = static_cast<char>('0' + value);
+    } else {
+      end = std::to_chars(end, buffer_ + kCapacity, value).ptr;
+    }
+    *end++ = '\n';
+    used_ = static_cast<size_t>(end - buffer_);
+  }
+
+  void flush() {
+    out_.append(buffer_, used_);
+    used_ = 0;
+  }
+
+ private:
+  static constexpr size_t kCapacity = 64 * 1024;
+
+  std::string& out_;
+  size_t used_ = 0;
+  char buffer_[kCapacity];
+};
 
 }  // namespace
 
@@ -71,59 +117,98 @@ void append_family_header(std::string& out, std::string_view name, std::string_v
 
 TopicFamiliesWriter::TopicFamiliesWriter(const ConstantLabels& labels, bool snapshot_per_topic)
     : snapshot_per_topic_(snapshot_per_topic) {
+  std::string constant_labels;
   if (!labels.cluster.empty()) {
-    constant_prefix_ += "cluster=\"" + escape_label_value(labels.cluster) + "\",";
+    constant_labels += "cluster=\"" + escape_label_value(labels.cluster) + "\",";
   }
   if (!labels.node_id.empty()) {
-    constant_prefix_ += "node_id=\"" + escape_label_value(labels.node_id) + "\",";
+    constant_labels += "node_id=\"" + escape_label_value(labels.node_id) + "\",";
   }
+  for (int family = 0; family < kFamilyCount; ++family) {
+    line_starts_[family] = std::string(kFamilies[family].name) + "{" + constant_labels + "topic=\"";
+  }
+  broker_wide_snapshot_start_ = std::string(kFamilies[kSnapshot].name) + "{" + constant_labels;
 }
 
 size_t TopicFamiliesWriter::series_per_topic(bool snapshot_per_topic) {
   return kFamilyCount - 1 + (snapshot_per_topic ? kSnapshotRanges : 0);
 }
 
-void TopicFamiliesWriter::append_sample(Family family, const std::string& topic,
-                                        std::string_view extra_label, uint64_t value) {
-  std::string& out = bodies_[family];
-  out.append(kFamilies[family].name).append("{").append(constant_prefix_);
-  out.append("topic=\"").append(topic).append("\"").append(extra_label).append("} ");
-  append_uint(out, value);
-  out += '\n';
-}
-
 void TopicFamiliesWriter::add(const SeriesStore& store) {
-  store.for_each([&](TopicKey, const TopicSeries& series) {
-    const std::string& topic = *series.name;
-    append_sample(kPending, topic, {}, series.exposed_pending());
-    append_sample(kEnqueued, topic, {}, series.enqueued);
-    append_sample(kDequeued, topic, {}, series.dequeued);
-    append_sample(kOverdue, topic, {}, series.overdue);
-    for (int range = 0; range < kSnapshotRanges; ++range) {
-      if (snapshot_per_topic_) {
-        append_sample(kSnapshot, topic, kBoundLabelSuffixes[range], series.ranges[range]);
-      } else {
+  store.for_each([&](TopicKey slot, const TopicSeries& series) {
+    topics_.push_back({store.name(slot), series.enqueued, series.dequeued, series.exposed_pending(),
+                       series.overdue, series.ranges});
+    if (!snapshot_per_topic_) {
+      for (int range = 0; range < kSnapshotRanges; ++range) {
         broker_wide_ranges_[range] += series.ranges[range];
       }
     }
   });
 }
 
-void TopicFamiliesWriter::finish(std::string& out) {
-  if (!snapshot_per_topic_) {
-    std::string& body = bodies_[kSnapshot];
-    for (int range = 0; range < kSnapshotRanges; ++range) {
-      body.append(kFamilies[kSnapshot].name).append("{").append(constant_prefix_);
-      body.append("timer_bound_s=\"").append(kBoundLabels[range]).append("\"} ");
-      append_uint(body, broker_wide_ranges_[range]);
-      body += '\n';
-    }
+size_t TopicFamiliesWriter::size_bound() const {
+  size_t bound = 0;
+  for (const FamilyInfo& family : kFamilies) {
+    bound +=
+        2 * (sizeof "# HELP  \n" + family.name.size()) + family.type.size() + family.help.size();
   }
-  for (int family = 0; family < kFamilyCount; ++family) {
+  size_t name_bytes = 0;
+  for (const TopicValues& topic : topics_) name_bytes += topic.name.size();
+  bound += name_bytes * series_per_topic(snapshot_per_topic_);
+  for (int family = kPending; family <= kOverdue; ++family) {
+    bound += topics_.size() * (line_starts_[family].size() + kTopicLineEnd.size() + kMaxValueBytes);
+  }
+  for (int range = 0; range < kSnapshotRanges; ++range) {
+    bound += snapshot_per_topic_ ? topics_.size() * (line_starts_[kSnapshot].size() +
+                                                     kRangeLineEnds[range].size() + kMaxValueBytes)
+                                 : broker_wide_snapshot_start_.size() +
+                                       kBrokerWideRangeLabels[range].size() + kMaxValueBytes;
+  }
+  return bound;
+}
+
+void TopicFamiliesWriter::finish(std::string& out) {
+  out.reserve(out.size() + size_bound() + kRoomForCaller);
+  const auto write_family = [&](Family family, auto&& value_of) {
     append_family_header(out, kFamilies[family].name, kFamilies[family].type,
                          kFamilies[family].help);
-    out += bodies_[family];
+    TextBuffer text(out);
+    for (const TopicValues& topic : topics_) {
+      text.append(line_starts_[family]);
+      text.append(topic.name);
+      text.append(kTopicLineEnd);
+      text.append_value_and_line_feed(value_of(topic));
+    }
+    text.flush();
+  };
+  write_family(kPending, [](const TopicValues& topic) { return topic.pending; });
+  write_family(kEnqueued, [](const TopicValues& topic) { return topic.enqueued; });
+  write_family(kDequeued, [](const TopicValues& topic) { return topic.dequeued; });
+  write_family(kOverdue, [](const TopicValues& topic) { return topic.overdue; });
+
+  append_family_header(out, kFamilies[kSnapshot].name, kFamilies[kSnapshot].type,
+                       kFamilies[kSnapshot].help);
+  TextBuffer text(out);
+  if (snapshot_per_topic_) {
+    for (const TopicValues& topic : topics_) {
+      for (int range = 0; range < kSnapshotRanges; ++range) {
+        text.append(line_starts_[kSnapshot]);
+        text.append(topic.name);
+        text.append(kRangeLineEnds[range]);
+        text.append_value_and_line_feed(topic.ranges[range]);
+      }
+    }
+  } else {
+    for (int range = 0; range < kSnapshotRanges; ++range) {
+      text.append(broker_wide_snapshot_start_);
+      text.append(kBrokerWideRangeLabels[range]);
+      text.append_value_and_line_feed(broker_wide_ranges_[range]);
+    }
   }
+  text.flush();
+
+  topics_.clear();
+  broker_wide_ranges_.fill(0);
 }
 
 }  // namespace timing_sidecar

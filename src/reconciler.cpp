@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iterator>
 
+#include "timing_sidecar/durability.hpp"
 #include "timing_sidecar/log.hpp"
 
 namespace timing_sidecar {
@@ -41,6 +42,8 @@ ListOutcome ListReconciler::apply(const TopicList& list, bool adopt_counts) {
     return outcome;
   }
   std::lock_guard lock(engine_.list_mutex());
+  // One journaled input with the drops the valve let through: recovery repeats its effects.
+  ListJournalScope journal(engine_.durability());
   ListAdmission admission = engine_.admit_list(list);
   outcome.created = admission.created;
   outcome.revived = admission.revived;
@@ -98,6 +101,7 @@ ListOutcome ListReconciler::apply(const TopicList& list, bool adopt_counts) {
           {{"source", source_}, {"topics", sample_names(outcome.incomplete)}});
     }
   }
+  journal.commit(list, to_drop, adopt_counts);
   return outcome;
 }
 

@@ -2,35 +2,45 @@
 
 namespace timing_sidecar {
 
-TopicKey SeriesStore::find_or_add(const std::string& topic) {
-  auto [it, inserted] = index_.try_emplace(topic, 0);
-  if (!inserted) return it->second;
+SeriesStore::SeriesStore(std::shared_ptr<TopicNames> names) : names_(std::move(names)) {}
+
+TopicKey SeriesStore::find_or_add(std::string_view topic) {
+  return find_or_add(names_->intern(topic));
+}
+
+std::optional<TopicKey> SeriesStore::find(std::string_view topic) const {
+  return find(names_->find(topic));
+}
+
+TopicKey SeriesStore::find_or_add(TopicId id) {
+  if (id >= topic_slots_.size()) topic_slots_.resize(id + 1, kNoSlot);
+  if (topic_slots_[id] != kNoSlot) return topic_slots_[id];
   TopicKey slot;
   if (free_slots_.empty()) {
     slot = static_cast<TopicKey>(slots_.size());
     slots_.emplace_back();
+    slot_topics_.push_back(id);
   } else {
     slot = free_slots_.back();
     free_slots_.pop_back();
-    slots_[slot] = TopicSeries{};
+    slot_topics_[slot] = id;
   }
-  // Node-based map: the key's address is stable for the entry's whole life.
-  slots_[slot].name = &it->first;
-  it->second = slot;
+  topic_slots_[id] = slot;
+  ++size_;
   return slot;
 }
 
-std::optional<TopicKey> SeriesStore::find(const std::string& topic) const {
-  auto it = index_.find(topic);
-  if (it == index_.end()) return std::nullopt;
-  return it->second;
+std::optional<TopicKey> SeriesStore::find(TopicId id) const {
+  if (id >= topic_slots_.size() || topic_slots_[id] == kNoSlot) return std::nullopt;
+  return topic_slots_[id];
 }
 
 void SeriesStore::remove(TopicKey slot) {
-  TopicSeries& series = slots_[slot];
-  index_.erase(*series.name);
-  series = TopicSeries{};
+  topic_slots_[slot_topics_[slot]] = kNoSlot;
+  slot_topics_[slot] = TopicNames::kAbsent;
+  slots_[slot] = TopicSeries{};
   free_slots_.push_back(slot);
+  --size_;
 }
 
 uint32_t& SeriesStore::count_of(TopicSeries& series, Phase phase) {

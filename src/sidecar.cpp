@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "timing_sidecar/durability.hpp"
 #include "timing_sidecar/log.hpp"
 
 namespace timing_sidecar {
@@ -41,11 +42,21 @@ HttpReply Sidecar::ingest(std::string_view body, EventSource source) {
   if (auto* error = std::get_if<EventError>(&parsed)) {
     return reject(error->reason, 400, error->message);
   }
-  const ApplyResult result = apply(std::get<std::vector<Event>>(parsed), source);
+  ApplyResult result;
+  try {
+    result = apply(std::get<std::vector<Event>>(parsed), source);
+  } catch (const JournalError& error) {
+    log(LogLevel::kError, "cannot journal an accepted batch: refused", {{"error", error.what()}});
+    return {503, nlohmann::json{{"error", "the batch could not be saved: retry later"}}.dump()};
+  }
   return {200, nlohmann::json{{"accepted", result.accepted}, {"ignored", result.ignored}}.dump()};
 }
 
-ApplyResult Sidecar::apply(const std::vector<Event>& events, EventSource source) {
+ApplyResult Sidecar::apply(const std::vector<Event>& events, EventSource source,
+                           const std::optional<FeedPosition>& feed_position) {
+  if (Durability* durability = engine_.durability()) {
+    return durability->apply(events, source, feed_position);
+  }
   return engine_.apply(events, source);
 }
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "timing_sidecar/durability.hpp"
 #include "timing_sidecar/log.hpp"
 
 namespace timing_sidecar {
@@ -304,6 +305,15 @@ Tailer::~Tailer() {
 }
 
 void Tailer::run() {
+  // After a restart with --state.dir, the feed goes on from where the recovered state left it:
+  // a replay of what the broker appended meanwhile, not a relist that would only adopt counts.
+  if (const Durability* durability = sidecar_.engine().durability()) {
+    if (const std::optional<FeedPosition> recovered = durability->recovered_feed_position()) {
+      position_ = recovered->revision;
+      revision_offset_ = recovered->revision_offset;
+      highest_broker_revision_ = recovered->revision;
+    }
+  }
   while (true) {
     {
       std::lock_guard lock(mutex_);
@@ -371,9 +381,9 @@ bool Tailer::poll() {
   // it could skip them. Revisions without events (silent changes) cost one more short poll.
   const bool caught_up = reply.events.empty() || *reply.events.back().revision >= reply.revision;
   if (!reply.events.empty()) {
-    const int64_t reached = *reply.events.back().revision;
-    apply_events(reply.events);
-    position_ = std::max(position_, reached);
+    const int64_t reached = std::max(position_, *reply.events.back().revision);
+    if (!apply_events(reply.events, reached)) return false;
+    position_ = reached;
   }
   caught_up_ = caught_up;
   metrics_->revision.Set(static_cast<double>(position_));
@@ -394,7 +404,7 @@ bool Tailer::reject_batch(const std::string& error) {
   return true;
 }
 
-void Tailer::apply_events(std::vector<Event>& events) {
+bool Tailer::apply_events(std::vector<Event>& events, int64_t reached) {
   const auto system_events = std::remove_if(events.begin(), events.end(), [](const Event& event) {
     return is_system_topic(event.topic);
   });
@@ -402,10 +412,23 @@ void Tailer::apply_events(std::vector<Event>& events) {
     sidecar_.metrics().on_ignored("system_topic");
   }
   events.erase(system_events, events.end());
-  if (events.empty()) return;
+  // Replaying a batch of system topics only after a crash costs nothing: no need to journal.
+  if (events.empty()) return true;
   for (Event& event : events) *event.revision += revision_offset_;
-  sidecar_.apply(events, EventSource::kFeed);
+  try {
+    sidecar_.apply(events, EventSource::kFeed, FeedPosition{reached, revision_offset_});
+  } catch (const JournalError& error) {
+    return journal_failed(error);
+  }
   if (after_apply_) after_apply_();
+  return true;
+}
+
+bool Tailer::journal_failed(const JournalError& error) {
+  // Nothing was applied and the position stays: the same batch is asked for again.
+  log(LogLevel::kError, "cannot journal the broker feed: retrying with backoff",
+      {{"error", error.what()}, {"after", std::to_string(position_)}});
+  return false;
 }
 
 bool Tailer::relist(RelistCause cause) {
@@ -453,6 +476,13 @@ bool Tailer::relist(RelistCause cause) {
     topics.list.stamp.revision = position_ + revision_offset_;
   }
   const ListOutcome outcome = reconciler_.apply(topics.list, gap);
+  if (Durability* durability = sidecar_.engine().durability()) {
+    try {
+      durability->record_feed_position({position_, revision_offset_});
+    } catch (const JournalError& error) {
+      return journal_failed(error);
+    }
+  }
   // The dropped topics' series go now rather than at the next scrape or sweep, so that
   // GET /v1/topics agrees with /metrics.
   if (outcome.dropped > 0) sidecar_.engine().reconcile();

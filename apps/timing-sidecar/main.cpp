@@ -4,19 +4,20 @@
 
 #include <cstdio>
 #include <memory>
-#include <string_view>
 #include <stdexcept>
+#include <string_view>
 
 #include "timing_sidecar/background.hpp"
 #include "timing_sidecar/config.hpp"
 #include "timing_sidecar/demo.hpp"
+#include "timing_sidecar/durability.hpp"
 #include "timing_sidecar/log.hpp"
 #include "timing_sidecar/notify.hpp"
 #include "timing_sidecar/server.hpp"
 #include "timing_sidecar/sidecar.hpp"
 #include "timing_sidecar/signature.hpp"
-#include "timing_sidecar/web_config.hpp"
 #include "timing_sidecar/sources.hpp"
+#include "timing_sidecar/web_config.hpp"
 
 using namespace timing_sidecar;
 
@@ -49,8 +50,37 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &shutdown_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  SystemClock clock;
+  SystemClock system_clock;
+  // Inputs are applied, and replayed after a crash, at the time journaled with them.
+  JournalClock clock(system_clock);
   Sidecar sidecar(config, clock);
+  // Recovered before any thread or listener starts; outlives them all.
+  std::unique_ptr<Durability> durability;
+  std::string state = "in memory only (no --state.dir)";
+  if (!config.state_dir.empty()) {
+    try {
+      durability = std::make_unique<Durability>(durability_config(config), sidecar.engine(), clock,
+                                                sidecar.metrics().registry());
+      const RecoveryReport report = durability->recover();
+      LogFields fields = {{"dir", config.state_dir},
+                          {"snapshot", report.snapshot_loaded ? "loaded" : "none"},
+                          {"journal_records", std::to_string(report.journal_records)},
+                          {"pending", std::to_string(report.pending)},
+                          {"topics", std::to_string(report.topics)},
+                          {"tombstones", std::to_string(report.tombstones)},
+                          {"duration", format_duration(report.duration.count())}};
+      if (report.feed_position) {
+        fields.emplace_back("feed_revision", std::to_string(report.feed_position->revision));
+      }
+      if (report.damage) fields.emplace_back("damage", *report.damage);
+      log(LogLevel::kInfo, "state recovered", fields);
+    } catch (const std::exception& failure) {
+      log(LogLevel::kError, "cannot start", {{"error", failure.what()}});
+      return 1;
+    }
+    state = config.state_dir + " (sync " +
+            (config.state_sync == StateSync::kAlways ? "always" : "interval") + ")";
+  }
   TimerDriver timer_driver(sidecar.engine());
   PeriodicTask sweep(config.reconcile_interval_ms, [&sidecar] { sidecar.sweep(); });
   ServerSecurity security;
@@ -74,10 +104,11 @@ int main(int argc, char** argv) {
   log(LogLevel::kInfo, "timing-sidecar started",
       {{"version", TIMING_SIDECAR_VERSION},
        {"web", display_url(config.web_listen_address, security.web.tls(), server->web_port(), "")},
-       {"webhook", display_url(config.webhook_listen_address, security.web.tls(), server->webhook_port(), "")},
+       {"webhook",
+        display_url(config.webhook_listen_address, security.web.tls(), server->webhook_port(), "")},
        {"tls", security.web.tls() ? "on" : "off"},
        {"webhook_auth", security.webhook_secret.empty() ? "loopback only" : "signed"},
-       {"state", "in memory only (no --state.dir)"}});
+       {"state", state}});
 
   std::unique_ptr<Sources> sources;
   try {
@@ -90,8 +121,10 @@ int main(int argc, char** argv) {
   std::unique_ptr<DemoBroker> demo;
   if (config.demo) {
     demo = std::make_unique<DemoBroker>(sidecar, clock, [&timer_driver] { timer_driver.poke(); });
-    std::printf("timing-sidecar demo: metrics at %s\n",
-                display_url(config.web_listen_address, security.web.tls(), server->web_port(), "/metrics").c_str());
+    std::printf(
+        "timing-sidecar demo: metrics at %s\n",
+        display_url(config.web_listen_address, security.web.tls(), server->web_port(), "/metrics")
+            .c_str());
     std::fflush(stdout);
   }
 

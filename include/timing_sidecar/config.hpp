@@ -18,6 +18,9 @@ struct ListenAddress {
   int port = 0;
 };
 
+// When an accepted input reaches the disk (durability.hpp).
+enum class StateSync { kAlways, kInterval };
+
 struct Config {
   std::string web_listen_address = "0.0.0.0:9877";
   std::string webhook_listen_address = "127.0.0.1:9878";
@@ -45,6 +48,9 @@ struct Config {
   LogLevel log_level = LogLevel::kInfo;
   LogFormat log_format = LogFormat::kText;
   bool demo = false;
+  std::string state_dir;  // empty: the state lives in memory only
+  StateSync state_sync = StateSync::kAlways;
+  int64_t state_compact_bytes = int64_t{64} << 20;
 };
 
 // What parse_config says instead of a config: --help or --version text (code 0) or an error

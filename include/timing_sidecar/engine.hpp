@@ -7,6 +7,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -89,6 +90,11 @@ struct EngineStats {
   size_t incomplete = 0;  // topics whose pending count rests partly on the broker's own count
 };
 
+// Durable state (durability.hpp, journal.hpp).
+class Durability;
+class RecordReader;
+class RecordWriter;
+
 class Engine {
  public:
   Engine(const EngineConfig& config, const Clock& clock, EngineObserver& observer);
@@ -126,18 +132,46 @@ class Engine {
   static constexpr size_t kShardCount = 16;
 
   Shard& shard_for(std::string_view topic) const;
-  bool apply_one(Shard& shard, const Event& event, EventSource source, int64_t now_ms);
-  void drop_topic(Shard& shard, TopicKey slot, std::string_view reason);
+  // Adds the series a deletion removed to `removed_series`, reported once per batch.
+  bool apply_one(Shard& shard, const Event& event, uint32_t topic_hash, EventSource source,
+                 int64_t now_ms, size_t& removed_series);
+  TopicKey add_series(Shard& shard, TopicId topic);
+  // Returns the series removed.
+  size_t drop_topic(Shard& shard, TopicKey slot);
 
   EngineConfig config_;
   const Clock& clock_;
   EngineObserver& observer_;
   std::array<std::unique_ptr<Shard>, kShardCount> shards_;
-  TopicKey add_series(Shard& shard, const std::string& topic);
 
   std::atomic<size_t> topic_count_{0};
   std::mutex list_mutex_;
   uint32_t list_epoch_ = 0;  // guarded by list_mutex_
+  // One scrape renders at a time, with a writer that keeps its memory from scrape to scrape:
+  // fresh pages cost more than the rendering itself.
+  mutable std::mutex writer_mutex_;
+  mutable TopicFamiliesWriter writer_;
+
+  // --- Durable state (durability.hpp), defined in src/engine_snapshot.cpp ---
+ public:
+  static constexpr size_t shard_count() { return kShardCount; }
+  // Snapshot records: the engine-wide state first (the caller holds list_mutex()), then every
+  // shard, each under its lock, headed by `position`: what the caller knows of the inputs the
+  // shard reflects. The caller keeps inputs out while a shard is written.
+  void export_header(RecordWriter& out) const;
+  void export_shard(size_t index, uint64_t position, RecordWriter& out) const;
+  // Reads what the export wrote into an engine nothing else uses yet, telling `restored` each
+  // topic and the position of the shard it came with. Pending messages take their phases at the
+  // clock's now. Throws std::runtime_error on records it cannot use.
+  void import_state(RecordReader& in,
+                    const std::function<void(std::string_view topic, uint64_t position)>& restored);
+  // While attached, inputs are journaled before they take effect (Sidecar::apply,
+  // ListReconciler::apply). Attached before any input arrives, detached after the last.
+  void attach_durability(Durability* durability) { durability_ = durability; }
+  Durability* durability() const { return durability_; }
+
+ private:
+  Durability* durability_ = nullptr;
 };
 
 }  // namespace timing_sidecar

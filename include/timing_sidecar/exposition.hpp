@@ -1,13 +1,13 @@
 #pragma once
 
 // The Prometheus text format (0.0.4) for the per-topic families, written at scrape time from the
-// series stores. Label blocks are assembled from pre-escaped pieces: valid topic names never need
-// escaping, and the constant labels are escaped once.
+// series stores. Valid topic names never need escaping, and the constant labels are escaped once.
 
 #include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "timing_sidecar/scheduler.hpp"
 #include "timing_sidecar/series_store.hpp"
@@ -27,8 +27,10 @@ struct ConstantLabels {
   std::string node_id;
 };
 
-// Writes the per-topic families. Feed it every shard's store (each under that shard's lock, so a
-// topic's series come from one consistent moment), then finish() appends the whole exposition.
+// Writes the per-topic families. Feed it every shard's store, each under that shard's lock: add()
+// only copies the values, so a topic's series come from one consistent moment and the lock is
+// held for a copy, not for the rendering. finish() then appends the whole exposition; the store's
+// names must still be alive. A writer can be used for scrape after scrape: it keeps its memory.
 class TopicFamiliesWriter {
  public:
   TopicFamiliesWriter(const ConstantLabels& labels, bool snapshot_per_topic);
@@ -42,12 +44,23 @@ class TopicFamiliesWriter {
  private:
   enum Family { kPending, kEnqueued, kDequeued, kOverdue, kSnapshot, kFamilyCount };
 
-  void append_sample(Family family, const std::string& topic, std::string_view extra_label,
-                     uint64_t value);
+  // What a scrape exposes of one topic.
+  struct TopicValues {
+    std::string_view name;
+    uint64_t enqueued;
+    uint64_t dequeued;
+    uint32_t pending;
+    uint32_t overdue;
+    std::array<uint32_t, kSnapshotRanges> ranges;
+  };
 
-  std::string constant_prefix_;  // e.g. `cluster="c",node_id="n",`
+  size_t size_bound() const;
+
   bool snapshot_per_topic_;
-  std::array<std::string, kFamilyCount> bodies_;
+  // Everything of a sample line before the topic's name, e.g. `name{cluster="c",topic="`.
+  std::array<std::string, kFamilyCount> line_starts_;
+  std::string broker_wide_snapshot_start_;  // `rocketmq_timer_message_snapshot{cluster="c",`
+  std::vector<TopicValues> topics_;
   std::array<uint64_t, kSnapshotRanges> broker_wide_ranges_{};
 };
 

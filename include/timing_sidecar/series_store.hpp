@@ -7,18 +7,17 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
-#include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "timing_sidecar/catalog.hpp"
 #include "timing_sidecar/scheduler.hpp"
 
 namespace timing_sidecar {
 
 struct TopicSeries {
-  const std::string* name = nullptr;  // the index's key; null marks a free slot
   uint64_t enqueued = 0;
   uint64_t dequeued = 0;
   uint32_t pending = 0;  // every phase: the ranges, due and overdue
@@ -39,19 +38,28 @@ struct TopicSeries {
 
 class SeriesStore final : public PhaseListener {
  public:
+  // A store may share its names with the shard's catalog.
+  explicit SeriesStore(std::shared_ptr<TopicNames> names = std::make_shared<TopicNames>());
+
   // The topic's slot, created with zero values when absent.
-  TopicKey find_or_add(const std::string& topic);
-  std::optional<TopicKey> find(const std::string& topic) const;
+  TopicKey find_or_add(std::string_view topic);
+  std::optional<TopicKey> find(std::string_view topic) const;
+  // The same, for a caller that has the topic's id in the names it shares with the store.
+  TopicKey find_or_add(TopicId topic);
+  std::optional<TopicKey> find(TopicId topic) const;
   void remove(TopicKey slot);
 
   TopicSeries& at(TopicKey slot) { return slots_[slot]; }
   const TopicSeries& at(TopicKey slot) const { return slots_[slot]; }
-  size_t size() const { return index_.size(); }
+  TopicId topic_of(TopicKey slot) const { return slot_topics_[slot]; }
+  // Stays valid as long as the names do, even after the slot is removed.
+  std::string_view name(TopicKey slot) const { return names_->name(slot_topics_[slot]); }
+  size_t size() const { return size_; }
 
   template <typename Visit>
   void for_each(Visit&& visit) const {
     for (TopicKey slot = 0; slot < slots_.size(); ++slot) {
-      if (slots_[slot].name != nullptr) visit(slot, slots_[slot]);
+      if (slot_topics_[slot] != TopicNames::kAbsent) visit(slot, slots_[slot]);
     }
   }
 
@@ -60,11 +68,16 @@ class SeriesStore final : public PhaseListener {
   void on_removed(TopicKey topic, Phase phase) override;
 
  private:
+  static constexpr TopicKey kNoSlot = 0xFFFF'FFFF;
+
   uint32_t& count_of(TopicSeries& series, Phase phase);
 
-  std::unordered_map<std::string, TopicKey> index_;
+  std::shared_ptr<TopicNames> names_;
   std::vector<TopicSeries> slots_;
+  std::vector<TopicId> slot_topics_;   // by slot; TopicNames::kAbsent marks a free slot
+  std::vector<TopicKey> topic_slots_;  // by TopicId; kNoSlot when the topic has no series
   std::vector<TopicKey> free_slots_;
+  size_t size_ = 0;
 };
 
 }  // namespace timing_sidecar

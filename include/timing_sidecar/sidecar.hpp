@@ -4,6 +4,7 @@
 // and for tests to drive directly. Owns the engine and the self metrics.
 
 #include <atomic>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "timing_sidecar/clock.hpp"
 #include "timing_sidecar/config.hpp"
 #include "timing_sidecar/engine.hpp"
+#include "timing_sidecar/journal.hpp"
 #include "timing_sidecar/self_metrics.hpp"
 
 namespace timing_sidecar {
@@ -24,10 +26,14 @@ class Sidecar {
  public:
   Sidecar(const Config& config, const Clock& clock);
 
-  // POST /v1/events: the whole body is validated before any of it is applied.
+  // POST /v1/events: the whole body is validated before any of it is applied. With --state.dir
+  // a 200 means the batch is durable; 503 when it could not be journaled.
   HttpReply ingest(std::string_view body, EventSource source);
-  // For sources that parse their own input (the broker feed, files, the demo).
-  ApplyResult apply(const std::vector<Event>& events, EventSource source);
+  // For sources that parse their own input (the broker feed, files, the demo). With --state.dir
+  // the batch is journaled first (durability.hpp): a JournalError means nothing was applied. The
+  // feed passes where the batch leaves it, to be journaled with the batch.
+  ApplyResult apply(const std::vector<Event>& events, EventSource source,
+                    const std::optional<FeedPosition>& feed_position = std::nullopt);
 
   // GET /metrics: reconciles first, so no series of a topic that is not live is written.
   std::string scrape();

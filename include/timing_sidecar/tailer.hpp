@@ -25,6 +25,7 @@
 #include "timing_sidecar/clock.hpp"
 #include "timing_sidecar/config.hpp"
 #include "timing_sidecar/events.hpp"
+#include "timing_sidecar/journal.hpp"
 #include "timing_sidecar/reconciler.hpp"
 #include "timing_sidecar/rocketmq_files.hpp"
 #include "timing_sidecar/sidecar.hpp"
@@ -145,7 +146,10 @@ class Tailer {
   bool poll();
   bool relist(RelistCause cause);
   bool reject_batch(const std::string& error);
-  void apply_events(std::vector<Event>& events);
+  // `reached` is where the batch leaves the feed. False when it could not be journaled: nothing
+  // was applied.
+  bool apply_events(std::vector<Event>& events, int64_t reached);
+  bool journal_failed(const JournalError& error);
   // Records a failed attempt; logs only when the feed goes down. Returns false (back off).
   bool fail(std::string_view reason, const std::string& error);
   void set_up();

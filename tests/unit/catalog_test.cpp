@@ -119,3 +119,37 @@ TEST_CASE("catalog: a list never drops a topic first seen after it was taken", "
   CHECK(catalog.admit(event(EventType::kTimerEnqueued, "before", 5), kNow) ==
         Verdict::kIgnoreTombstoned);
 }
+
+TEST_CASE("catalog: a restored entry is the saved one and keeps its rules", "[catalog]") {
+  Catalog catalog;
+  catalog.admit(event(EventType::kTopicCreated, "Live", 3), kNow);
+  Catalog::SavedEntry tombstone;
+  tombstone.live = false;
+  tombstone.created_revision = 5;
+  tombstone.deleted_revision = 9;
+  tombstone.first_seen_revision = 5;
+  tombstone.first_seen_ms = kNow - 10;
+  tombstone.deleted_ms = kNow - 5;
+  tombstone.list_epoch = 4;
+  catalog.restore("Gone", tombstone);
+  // Restoring over a live entry sets it, and the counts follow.
+  catalog.restore("Live", tombstone);
+
+  CHECK(catalog.live_count() == 0);
+  CHECK(catalog.tombstone_count() == 2);
+  const Catalog::Entry* gone = catalog.find("Gone");
+  REQUIRE(gone != nullptr);
+  CHECK_FALSE(gone->live());
+  CHECK(gone->created_revision() == 5);
+  CHECK(gone->deleted_revision() == 9);
+  CHECK(gone->first_seen_revision() == 5);
+  CHECK(gone->first_seen_ms() == kNow - 10);
+  CHECK(gone->deleted_ms() == kNow - 5);
+  CHECK(gone->list_epoch() == 4);
+  // The tombstone holds as if it had been reached by events.
+  CHECK(catalog.admit(event(EventType::kTimerEnqueued, "Gone", 12), kNow) ==
+        Verdict::kIgnoreTombstoned);
+  CHECK(catalog.admit(event(EventType::kTopicCreated, "Gone", 8), kNow) == Verdict::kIgnoreStale);
+  CHECK(catalog.admit(event(EventType::kTopicCreated, "Gone", 10), kNow) == Verdict::kApply);
+  CHECK(catalog.live_count() == 1);
+}

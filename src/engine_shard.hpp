@@ -1,0 +1,28 @@
+// Private to the engine's translation units (engine.cpp and engine_snapshot.cpp): one shard's
+// state, all of it guarded by its mutex.
+#pragma once
+
+#include <memory>
+#include <mutex>
+
+#include "timing_sidecar/catalog.hpp"
+#include "timing_sidecar/engine.hpp"
+#include "timing_sidecar/scheduler.hpp"
+#include "timing_sidecar/series_store.hpp"
+
+namespace timing_sidecar {
+
+struct Engine::Shard {
+  Shard(const SchedulerConfig& config, int64_t now_ms) : scheduler(config, now_ms) {}
+
+  mutable std::mutex mutex;
+  std::shared_ptr<TopicNames> names = std::make_shared<TopicNames>();
+  Catalog catalog{names};
+  SeriesStore store{names};
+  Scheduler scheduler;
+  // Deletions drop their series at once; only a list's condemnations leave series of topics
+  // that are no longer live, so reconcile() has work in this shard only after one.
+  bool has_condemned = false;
+};
+
+}  // namespace timing_sidecar

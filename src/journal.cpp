@@ -1,0 +1,381 @@
+#include "timing_sidecar/journal.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace timing_sidecar {
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the format is written as in memory");
+
+namespace {
+
+constexpr std::string_view kMagic = "TSIDECAR";
+constexpr uint32_t kFormatVersion = 1;
+constexpr uint8_t kLastEventType = static_cast<uint8_t>(EventType::kTimerCancelled);
+constexpr uint8_t kLastEventSource = static_cast<uint8_t>(EventSource::kFile);
+
+uint32_t crc_of(std::string_view bytes, uint32_t crc = 0) {
+  return static_cast<uint32_t>(
+      crc32_z(crc, reinterpret_cast<const Bytef*>(bytes.data()), bytes.size()));
+}
+
+uint32_t load_u32(const char* bytes) {
+  uint32_t value;
+  std::memcpy(&value, bytes, sizeof(value));
+  return value;
+}
+
+std::string system_error(const std::string& what, const std::string& path) {
+  return what + " " + path + ": " + std::strerror(errno);
+}
+
+std::string file_header(FileKind kind, uint64_t generation) {
+  std::string header;
+  PayloadWriter writer(header);
+  writer.raw(kMagic);
+  writer.u32(static_cast<uint32_t>(kind));
+  writer.u32(kFormatVersion);
+  writer.u64(generation);
+  writer.u32(0);
+  writer.u32(crc_of(header));
+  return header;
+}
+
+void encode_feed_position_fields(const FeedPosition& position, PayloadWriter& writer) {
+  writer.i64(position.revision);
+  writer.i64(position.revision_offset);
+}
+
+FeedPosition decode_feed_position_fields(PayloadReader& reader) {
+  FeedPosition position;
+  position.revision = reader.i64();
+  position.revision_offset = reader.i64();
+  return position;
+}
+
+std::optional<EventsInput> decode_events(PayloadReader& reader) {
+  EventsInput input;
+  const uint8_t source = reader.u8();
+  if (source > kLastEventSource) return std::nullopt;
+  input.source = static_cast<EventSource>(source);
+  input.applied_at_ms = reader.i64();
+  const uint8_t has_feed_position = reader.u8();
+  if (has_feed_position > 1) return std::nullopt;
+  if (has_feed_position == 1) input.feed_position = decode_feed_position_fields(reader);
+  // Never reserve by a count read from the file: reading stops at the end of the payload.
+  for (uint32_t count = reader.u32(); count > 0 && reader.ok(); --count) {
+    Event& event = input.events.emplace_back();
+    const uint8_t type = reader.u8();
+    if (type > kLastEventType) return std::nullopt;
+    event.type = static_cast<EventType>(type);
+    event.topic = reader.text();
+    event.id = reader.text();
+    event.deliver_at_ms = reader.i64();
+    event.revision = reader.optional_i64();
+    event.message_type = reader.text();
+  }
+  if (!reader.at_end()) return std::nullopt;
+  return input;
+}
+
+std::optional<ListInput> decode_list(PayloadReader& reader) {
+  ListInput input;
+  input.applied_at_ms = reader.i64();
+  input.list.stamp.revision = reader.optional_i64();
+  input.list.stamp.requested_at_ms = reader.i64();
+  const uint8_t adopted_counts = reader.u8();
+  if (adopted_counts > 1) return std::nullopt;
+  input.adopted_counts = adopted_counts == 1;
+  for (uint32_t count = reader.u32(); count > 0 && reader.ok(); --count) {
+    ListedTopic& topic = input.list.topics.emplace_back();
+    topic.name = reader.text();
+    topic.timing = reader.optional_i64();
+  }
+  for (uint32_t count = reader.u32(); count > 0 && reader.ok(); --count) {
+    input.condemned.emplace_back(reader.text());
+  }
+  if (!reader.at_end()) return std::nullopt;
+  return input;
+}
+
+}  // namespace
+
+void PayloadWriter::u32(uint32_t value) {
+  out_.append(reinterpret_cast<const char*>(&value), sizeof(value));
+}
+
+void PayloadWriter::u64(uint64_t value) {
+  out_.append(reinterpret_cast<const char*>(&value), sizeof(value));
+}
+
+void PayloadWriter::text(std::string_view value) {
+  u32(static_cast<uint32_t>(value.size()));
+  out_.append(value);
+}
+
+void PayloadWriter::optional_i64(const std::optional<int64_t>& value) {
+  u8(value ? 1 : 0);
+  if (value) i64(*value);
+}
+
+std::string_view PayloadReader::raw(size_t bytes) {
+  if (!ok_ || rest_.size() < bytes) {
+    ok_ = false;
+    return {};
+  }
+  const std::string_view taken = rest_.substr(0, bytes);
+  rest_.remove_prefix(bytes);
+  return taken;
+}
+
+uint8_t PayloadReader::u8() {
+  const std::string_view bytes = raw(1);
+  return bytes.empty() ? 0 : static_cast<uint8_t>(bytes[0]);
+}
+
+uint32_t PayloadReader::u32() {
+  const std::string_view bytes = raw(sizeof(uint32_t));
+  return bytes.empty() ? 0 : load_u32(bytes.data());
+}
+
+uint64_t PayloadReader::u64() {
+  const std::string_view bytes = raw(sizeof(uint64_t));
+  uint64_t value = 0;
+  if (!bytes.empty()) std::memcpy(&value, bytes.data(), sizeof(value));
+  return value;
+}
+
+std::string_view PayloadReader::text() {
+  return raw(u32());
+}
+
+std::optional<int64_t> PayloadReader::optional_i64() {
+  const uint8_t present = u8();
+  if (present > 1) ok_ = false;
+  if (present != 1) return std::nullopt;
+  return i64();
+}
+
+void encode_events(EventSource source, int64_t applied_at_ms,
+                   const std::optional<FeedPosition>& feed_position,
+                   const std::vector<Event>& events, std::string& payload) {
+  PayloadWriter writer(payload);
+  writer.u8(static_cast<uint8_t>(source));
+  writer.i64(applied_at_ms);
+  writer.u8(feed_position ? 1 : 0);
+  if (feed_position) encode_feed_position_fields(*feed_position, writer);
+  writer.u32(static_cast<uint32_t>(events.size()));
+  for (const Event& event : events) {
+    writer.u8(static_cast<uint8_t>(event.type));
+    writer.text(event.topic);
+    writer.text(event.id);
+    writer.i64(event.deliver_at_ms);
+    writer.optional_i64(event.revision);
+    writer.text(event.message_type);
+  }
+}
+
+void encode_list(int64_t applied_at_ms, const TopicList& list,
+                 const std::vector<std::string>& condemned, bool adopted_counts,
+                 std::string& payload) {
+  PayloadWriter writer(payload);
+  writer.i64(applied_at_ms);
+  writer.optional_i64(list.stamp.revision);
+  writer.i64(list.stamp.requested_at_ms);
+  writer.u8(adopted_counts ? 1 : 0);
+  writer.u32(static_cast<uint32_t>(list.topics.size()));
+  for (const ListedTopic& topic : list.topics) {
+    writer.text(topic.name);
+    writer.optional_i64(topic.timing);
+  }
+  writer.u32(static_cast<uint32_t>(condemned.size()));
+  for (const std::string& name : condemned) writer.text(name);
+}
+
+void encode_feed_position(const FeedPosition& position, std::string& payload) {
+  PayloadWriter writer(payload);
+  encode_feed_position_fields(position, writer);
+}
+
+std::optional<JournalInput> decode_input(RecordType type, std::string_view payload) {
+  PayloadReader reader(payload);
+  switch (type) {
+    case RecordType::kEvents:
+      if (auto input = decode_events(reader)) return JournalInput(std::move(*input));
+      return std::nullopt;
+    case RecordType::kList:
+      if (auto input = decode_list(reader)) return JournalInput(std::move(*input));
+      return std::nullopt;
+    case RecordType::kFeedPosition: {
+      const FeedPosition position = decode_feed_position_fields(reader);
+      if (!reader.at_end()) return std::nullopt;
+      return JournalInput(position);
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+RecordWriter::RecordWriter(const std::string& path, FileKind kind, uint64_t generation)
+    : path_(path) {
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw JournalError(system_error("cannot create", path));
+  const std::string header = file_header(kind, generation);
+  const iovec part{const_cast<char*>(header.data()), header.size()};
+  try {
+    write_fully(&part, 1, 0);
+  } catch (const JournalError&) {
+    ::close(fd_);
+    ::unlink(path.c_str());
+    throw;
+  }
+  size_ = header.size();
+}
+
+RecordWriter::~RecordWriter() {
+  ::close(fd_);
+}
+
+void RecordWriter::write_fully(const iovec* parts, int count, uint64_t offset) {
+  std::vector<iovec> rest(parts, parts + count);
+  size_t first = 0;
+  while (first < rest.size()) {
+    const ssize_t written = ::pwritev(fd_, &rest[first], static_cast<int>(rest.size() - first),
+                                      static_cast<off_t>(offset));
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) {
+      if (written == 0) errno = EIO;
+      throw JournalError(system_error("cannot write", path_));
+    }
+    offset += static_cast<uint64_t>(written);
+    for (size_t left = static_cast<size_t>(written); left > 0;) {
+      const size_t taken = std::min(left, rest[first].iov_len);
+      rest[first].iov_base = static_cast<char*>(rest[first].iov_base) + taken;
+      rest[first].iov_len -= taken;
+      left -= taken;
+      if (rest[first].iov_len == 0) ++first;
+    }
+  }
+}
+
+void RecordWriter::append(RecordType type, std::string_view payload) {
+  if (broken_) throw JournalError("cannot write " + path_ + ": an earlier write failed");
+  char header[kRecordHeaderBytes];
+  const uint32_t length = static_cast<uint32_t>(payload.size());
+  std::memcpy(header + 4, &length, sizeof(length));
+  header[8] = static_cast<char>(type);
+  const uint32_t crc = crc_of(payload, crc_of({header + 4, 5}));
+  std::memcpy(header, &crc, sizeof(crc));
+  const iovec parts[] = {{header, sizeof(header)},
+                         {const_cast<char*>(payload.data()), payload.size()}};
+  try {
+    write_fully(parts, 2, size_);
+  } catch (const JournalError&) {
+    // A partial record must not stay: records appended after it would be unreachable.
+    if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) broken_ = true;
+    throw;
+  }
+  size_ += sizeof(header) + payload.size();
+}
+
+void RecordWriter::sync() {
+  if (::fdatasync(fd_) != 0) throw JournalError(system_error("cannot sync", path_));
+}
+
+void sync_directory(const std::string& directory) {
+  const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw JournalError(system_error("cannot open", directory));
+  const int result = ::fsync(fd);
+  const int saved_errno = errno;
+  ::close(fd);
+  errno = saved_errno;
+  if (result != 0) throw JournalError(system_error("cannot sync", directory));
+}
+
+MappedFile::MappedFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw JournalError(system_error("cannot open", path));
+  struct stat status {};
+  if (::fstat(fd, &status) != 0) {
+    const std::string error = system_error("cannot stat", path);
+    ::close(fd);
+    throw JournalError(error);
+  }
+  size_ = static_cast<size_t>(status.st_size);
+  if (size_ > 0) {
+    data_ = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (data_ == MAP_FAILED) {
+      data_ = nullptr;
+      const std::string error = system_error("cannot map", path);
+      ::close(fd);
+      throw JournalError(error);
+    }
+    ::madvise(data_, size_, MADV_SEQUENTIAL);  // advisory: read-ahead for one pass
+  }
+  ::close(fd);
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) ::munmap(data_, size_);
+}
+
+RecordReader::RecordReader(std::string_view file, FileKind kind) : file_(file) {
+  if (file.size() < kFileHeaderBytes) {
+    damage_ = Damage{0, "the file header is incomplete"};
+    return;
+  }
+  PayloadReader header(file.substr(0, kFileHeaderBytes));
+  const std::string_view magic = header.raw(kMagic.size());
+  const uint32_t file_kind = header.u32();
+  const uint32_t version = header.u32();
+  const uint64_t generation = header.u64();
+  header.u32();  // reserved
+  const uint32_t crc = header.u32();
+  if (magic != kMagic || crc != crc_of(file.substr(0, kFileHeaderBytes - 4))) {
+    damage_ = Damage{0, "the file header is damaged"};
+  } else if (file_kind != static_cast<uint32_t>(kind)) {
+    damage_ =
+        Damage{0, "not a " + std::string(kind == FileKind::kJournal ? "journal" : "snapshot")};
+  } else if (version != kFormatVersion) {
+    damage_ = Damage{0, "format version " + std::to_string(version) + " is not supported"};
+  } else {
+    generation_ = generation;
+    offset_ = kFileHeaderBytes;
+  }
+}
+
+std::optional<RecordView> RecordReader::next() {
+  if (damage_ || offset_ == file_.size()) return std::nullopt;
+  const std::string_view rest = file_.substr(offset_);
+  if (rest.size() < kRecordHeaderBytes) {
+    damage_ = Damage{offset_, "torn record header"};
+    return std::nullopt;
+  }
+  const uint32_t crc = load_u32(rest.data());
+  const uint32_t length = load_u32(rest.data() + 4);
+  if (length > rest.size() - kRecordHeaderBytes) {
+    damage_ = Damage{offset_, "record runs past the end of the file (torn tail)"};
+    return std::nullopt;
+  }
+  if (crc != crc_of(rest.substr(4, 5 + size_t{length}))) {
+    damage_ = Damage{offset_, "checksum mismatch"};
+    return std::nullopt;
+  }
+  RecordView record{static_cast<RecordType>(static_cast<uint8_t>(rest[8])),
+                    rest.substr(kRecordHeaderBytes, length), offset_};
+  offset_ += kRecordHeaderBytes + length;
+  return record;
+}
+
+void RecordReader::reject(const RecordView& record, std::string reason) {
+  damage_ = Damage{record.offset, std::move(reason)};
+}
+
+}  // namespace timing_sidecar
