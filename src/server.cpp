@@ -20,22 +20,6 @@ void send(httplib::Response& res, const HttpReply& reply) {
   res.set_content(reply.body, "application/json");
 }
 
-void configure_common(httplib::Server& server, int threads) {
-  server.set_tcp_nodelay(true);
-  server.set_keep_alive_timeout(kKeepAliveTimeoutSeconds);
-  server.set_read_timeout(kReadTimeoutSeconds, 0);
-  server.set_write_timeout(kReadTimeoutSeconds, 0);
-  server.new_task_queue = [threads] {
-    return new httplib::ThreadPool(static_cast<size_t>(threads));
-  };
-  // A plain 500: never the exception's text, which may hold internals.
-  server.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-        res.status = 500;
-        res.set_content("internal error\n", "text/plain");
-      });
-}
-
 std::unique_ptr<httplib::Server> make_listener(const WebConfig& web) {
   if (!web.tls()) return std::make_unique<httplib::Server>();
   auto server = std::make_unique<httplib::SSLServer>(web.cert_file.c_str(), web.key_file.c_str());
@@ -71,6 +55,22 @@ bool bind_listener(httplib::Server& server, const std::string& address_text, int
 
 }  // namespace
 
+void configure_listener(httplib::Server& server, int threads) {
+  server.set_tcp_nodelay(true);
+  server.set_keep_alive_timeout(kKeepAliveTimeoutSeconds);
+  server.set_read_timeout(kReadTimeoutSeconds, 0);
+  server.set_write_timeout(kReadTimeoutSeconds, 0);
+  server.new_task_queue = [threads] {
+    return new httplib::ThreadPool(static_cast<size_t>(threads));
+  };
+  // A plain 500: never the exception's text, which may hold internals.
+  server.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        res.status = 500;
+        res.set_content("internal error\n", "text/plain");
+      });
+}
+
 HttpServer::HttpServer(const Config& config, const ServerSecurity& security, Sidecar& sidecar,
                        AfterIngest after_ingest)
     : config_(config),
@@ -80,8 +80,8 @@ HttpServer::HttpServer(const Config& config, const ServerSecurity& security, Sid
       after_ingest_(std::move(after_ingest)),
       web_(make_listener(security.web)),
       webhook_(make_listener(security.web)) {
-  configure_common(*web_, config_.web_threads);
-  configure_common(*webhook_, config_.web_threads);
+  configure_listener(*web_, config_.web_threads);
+  configure_listener(*webhook_, config_.web_threads);
   route_web();
   route_webhook();
 }
@@ -177,10 +177,9 @@ void HttpServer::route_webhook() {
   webhook_->set_payload_max_length(static_cast<size_t>(config_.webhook_max_body_bytes));
   webhook_->Post("/v1/events", [this](const httplib::Request& req, httplib::Response& res) {
     if (!webhook_secret_.empty()) {
-      const SignatureCheck check =
-          verify_request(req.get_header_value(std::string(kSignatureHeader).c_str()),
-                         webhook_secret_, req.body, unix_seconds(),
-                         config_.webhook_tolerance_ms / 1000);
+      const SignatureCheck check = verify_request(
+          req.get_header_value(std::string(kSignatureHeader).c_str()), webhook_secret_, req.body,
+          unix_seconds(), config_.webhook_tolerance_ms / 1000);
       if (check != SignatureCheck::kValid) {
         send(res, sidecar_.reject("unauthorized", 401, describe(check)));
         return;

@@ -50,9 +50,9 @@ FLAGS = {
     "max-topics": "count",
     "webhook.secret-file": "path",
     "web.config.file": "path",
-    # in the product's flag list, not (yet) in every build: a build without it refuses a config
-    # that sets it (tests/scripts/deploy_config.sh starts the binary with the shipped configs)
     "state.dir": "path",
+    "state.sync": ("always", "interval"),
+    "state.compact-bytes": "size",
     "log.level": ("debug", "info", "warn", "error"),
     "log.format": ("text", "json"),
     "demo": "bool",

@@ -160,8 +160,13 @@ class Checker:
                             self.error(where, f"port name {p['name']!r} used twice in the pod")
                         declared_names[p["name"]] = c["name"]
 
+            # Volumes the broker's containers mount: the sidecar may only read them.
+            broker_volumes = {m.get("name") for c in self.containers(spec)
+                              if not SIDECAR_IMAGE.match(str(c.get("image", "")))
+                              for m in c.get("volumeMounts") or []}
             for c in self.containers(spec):
-                self.check_container(where, c, volumes, claim_templates, configmaps, secrets)
+                self.check_container(where, c, volumes, claim_templates, broker_volumes,
+                                     configmaps, secrets)
 
             self.check_scrape_annotations(where, meta, spec)
 
@@ -195,7 +200,8 @@ class Checker:
             self.error(where, f"volume {name!r}: PersistentVolumeClaim {pvc.get('claimName')!r} "
                               "is not defined")
 
-    def check_container(self, where, c, volumes, claim_templates, configmaps, secrets):
+    def check_container(self, where, c, volumes, claim_templates, broker_volumes, configmaps,
+                        secrets):
         cname = c.get("name")
         cw = f"{where}: container {cname}"
         port_names = {p["name"] for p in c.get("ports") or [] if "name" in p}
@@ -256,9 +262,9 @@ class Checker:
                                    "(Kubernetes would pass it on literally)")
 
         if SIDECAR_IMAGE.match(str(c.get("image", ""))):
-            self.check_sidecar(cw, c, volumes, claim_templates, configmaps)
+            self.check_sidecar(cw, c, volumes, broker_volumes, configmaps)
 
-    def check_sidecar(self, cw, c, volumes, claim_templates, configmaps):
+    def check_sidecar(self, cw, c, volumes, broker_volumes, configmaps):
         sc = c.get("securityContext") or {}
         if sc.get("runAsNonRoot") is not True or sc.get("runAsUser") == 0:
             self.error(cw, "securityContext.runAsNonRoot must be true (and runAsUser not 0)")
@@ -278,7 +284,7 @@ class Checker:
                 self.error(cw, f"{kind} must be an httpGet of {path} (got {got!r})")
         mounts = c.get("volumeMounts") or []
         for m in mounts:
-            if m.get("name") in claim_templates and not m.get("readOnly"):
+            if m.get("name") in broker_volumes and not m.get("readOnly"):
                 self.error(cw, f"the broker's volume {m.get('name')!r} must be mounted readOnly")
 
         args = [str(a) for a in (c.get("command") or []) + (c.get("args") or [])]

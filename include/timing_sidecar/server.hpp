@@ -25,6 +25,10 @@ struct ServerSecurity {
   WebConfig web;
 };
 
+// What both listeners share: TCP_NODELAY, timeouts that free the threads of idle or stalled
+// connections, `threads` workers, and a plain 500 when a handler throws.
+void configure_listener(httplib::Server& server, int threads);
+
 class HttpServer {
  public:
   // Called after each accepted webhook batch (e.g. to wake the timer driver).
