@@ -1,9 +1,11 @@
 #include "timing_sidecar/sidecar.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "timing_sidecar/durability.hpp"
 #include "timing_sidecar/log.hpp"
+#include "timing_sidecar/rocketmq_files.hpp"
 
 namespace timing_sidecar {
 
@@ -42,14 +44,28 @@ HttpReply Sidecar::ingest(std::string_view body, EventSource source) {
   if (auto* error = std::get_if<EventError>(&parsed)) {
     return reject(error->reason, 400, error->message);
   }
+  std::vector<Event>& events = std::get<std::vector<Event>>(parsed);
+  const size_t system_events = ignore_system_topics(events);
   ApplyResult result;
   try {
-    result = apply(std::get<std::vector<Event>>(parsed), source);
+    if (!events.empty()) result = apply(events, source);
   } catch (const JournalError& error) {
     log(LogLevel::kError, "cannot journal an accepted batch: refused", {{"error", error.what()}});
     return {503, nlohmann::json{{"error", "the batch could not be saved: retry later"}}.dump()};
   }
-  return {200, nlohmann::json{{"accepted", result.accepted}, {"ignored", result.ignored}}.dump()};
+  return {200,
+          nlohmann::json{{"accepted", result.accepted}, {"ignored", result.ignored + system_events}}
+              .dump()};
+}
+
+size_t Sidecar::ignore_system_topics(std::vector<Event>& events) {
+  const auto system_events = std::remove_if(events.begin(), events.end(), [](const Event& event) {
+    return is_system_topic(event.topic);
+  });
+  const size_t count = static_cast<size_t>(events.end() - system_events);
+  for (size_t i = 0; i < count; ++i) metrics_.on_ignored("system_topic");
+  events.erase(system_events, events.end());
+  return count;
 }
 
 ApplyResult Sidecar::apply(const std::vector<Event>& events, EventSource source,

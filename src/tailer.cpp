@@ -405,13 +405,7 @@ bool Tailer::reject_batch(const std::string& error) {
 }
 
 bool Tailer::apply_events(std::vector<Event>& events, int64_t reached) {
-  const auto system_events = std::remove_if(events.begin(), events.end(), [](const Event& event) {
-    return is_system_topic(event.topic);
-  });
-  for (auto it = system_events; it != events.end(); ++it) {
-    sidecar_.metrics().on_ignored("system_topic");
-  }
-  events.erase(system_events, events.end());
+  sidecar_.ignore_system_topics(events);
   // Replaying a batch of system topics only after a crash costs nothing: no need to journal.
   if (events.empty()) return true;
   for (Event& event : events) *event.revision += revision_offset_;

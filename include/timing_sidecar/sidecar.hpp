@@ -35,6 +35,10 @@ class Sidecar {
   ApplyResult apply(const std::vector<Event>& events, EventSource source,
                     const std::optional<FeedPosition>& feed_position = std::nullopt);
 
+  // RocketMQ's own topics (rmq_sys_*, SCHEDULE_TOPIC_XXXX, ...) are not the operator's: every
+  // source skips them. Removes their events, counted as ignored, and returns how many.
+  size_t ignore_system_topics(std::vector<Event>& events);
+
   // GET /metrics: reconciles first, so no series of a topic that is not live is written.
   std::string scrape();
   // The periodic sweep: the same reconciliation when nobody scrapes.

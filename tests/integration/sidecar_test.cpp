@@ -99,6 +99,21 @@ TEST_CASE("sidecar: a rejected batch changes nothing", "[integration]") {
   CHECK(parsed.value("timing_sidecar_events_rejected_total{reason=\"invalid_time\"}") == 1);
 }
 
+TEST_CASE("sidecar: webhook events for RocketMQ's system topics are ignored", "[integration]") {
+  TempDir dir("sidecar-test");
+  Sidecar sidecar(dir, "sidecar", {});
+  const auto reply =
+      post_events(sidecar, nlohmann::json::array({enqueue("rmq_sys_wheel_timer", "s1", 60'000),
+                                                  enqueue("SCHEDULE_TOPIC_XXXX", "s2", 60'000),
+                                                  enqueue("orders", "o1", 60'000)}));
+  CHECK(reply["accepted"] == 1);
+  CHECK(reply["ignored"] == 2);
+  const auto parsed = parse_exposition(sidecar.metrics());
+  CHECK(parsed.count("rocketmq_timing_messages{") == 1);
+  CHECK(parsed.value(pending_series("orders")) == 1);
+  CHECK(parsed.value("timing_sidecar_events_ignored_total{reason=\"system_topic\"}") == 2);
+}
+
 TEST_CASE("sidecar: the sweep reconciles without scrapes and says so in its metrics",
           "[integration]") {
   TempDir dir("sidecar-test");
