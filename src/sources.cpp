@@ -390,13 +390,13 @@ Sources::Sources(const Config& config, Sidecar& sidecar, std::function<void()> a
         {{"topics_file", topics_file}});
   }
   if (topics_file.empty() && config.topics_dashboard_url.empty() && config.broker_url.empty()) {
+    sidecar_.set_ready(true);  // the webhook alone: nothing to wait for
     return;
   }
 
   // Held until every source is constructed, so that a fast one cannot make the sidecar ready
   // while another has yet to start.
   awaiting_first_state_ = 1;
-  sidecar_.set_ready(false);
   if (!config.broker_url.empty()) {
     tailer_ = std::make_unique<Tailer>(config, sidecar, clock_, std::move(after_apply),
                                        expect_first_state());

@@ -63,7 +63,8 @@ class Sidecar {
   const Clock& clock_;
   SelfMetrics metrics_;
   Engine engine_;
-  std::atomic<bool> ready_{true};
+  // Not ready until Sources (even with nothing configured) says so: the listeners start first.
+  std::atomic<bool> ready_{false};
   // Rejections are logged as one summary per sweep, not one line per request.
   std::atomic<uint64_t> rejected_since_summary_{0};
 };

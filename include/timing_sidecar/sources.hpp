@@ -25,9 +25,10 @@ class Tailer;
 
 class Sources {
  public:
-  // Starts the sources the config asks for and marks the sidecar not ready until each has
-  // delivered its first state. `after_apply` runs after each batch of events the feed applied.
-  // Throws std::invalid_argument for a URL that cannot be used.
+  // Starts the sources the config asks for and marks the sidecar ready once each has delivered
+  // its first state (at once when none is configured; a Sidecar starts not ready). `after_apply`
+  // runs after each batch of events the feed applied. Throws std::invalid_argument for a URL that
+  // cannot be used.
   Sources(const Config& config, Sidecar& sidecar, std::function<void()> after_apply);
   // Stops every source promptly, interrupting requests in flight.
   ~Sources();
