@@ -95,4 +95,15 @@ void log(LogLevel level, std::string_view message, const LogFields& fields) {
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
+std::string excerpt(std::string_view text) {
+  constexpr size_t kMaxBytes = 200;
+  std::string out;
+  for (const char c : text.substr(0, kMaxBytes)) {
+    const auto byte = static_cast<unsigned char>(c);
+    out += byte >= 0x20 && byte < 0x7f ? c : '?';
+  }
+  if (text.size() > kMaxBytes) out += "...";
+  return out;
+}
+
 }  // namespace timing_sidecar

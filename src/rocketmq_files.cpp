@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "timing_sidecar/events.hpp"
+#include "timing_sidecar/log.hpp"
 
 namespace timing_sidecar {
 
@@ -28,18 +29,6 @@ constexpr std::array<std::string_view, 10> kSystemTopics = {
     "OFFSET_MOVED_EVENT",
 };
 
-// Parser messages quote the input: keep them short and printable for logs.
-std::string printable(std::string_view text) {
-  constexpr size_t kMaxBytes = 200;
-  std::string out;
-  for (const char c : text.substr(0, kMaxBytes)) {
-    const auto byte = static_cast<unsigned char>(c);
-    out += byte >= 0x20 && byte < 0x7f ? c : '?';
-  }
-  if (text.size() > kMaxBytes) out += "...";
-  return out;
-}
-
 SourceError malformed(std::string message) {
   return {"malformed", std::move(message)};
 }
@@ -50,7 +39,7 @@ std::variant<json, SourceError> parse_json(std::string_view text, std::string_vi
     return json::parse(text.begin(), text.end());
   } catch (const json::exception& error) {
     return malformed(std::string(what) + " is not valid JSON (" + std::to_string(text.size()) +
-                     " bytes): " + printable(error.what()));
+                     " bytes): " + excerpt(error.what()));
   }
 }
 
@@ -169,7 +158,7 @@ ParsedTopicsResult parse_dashboard_topic_list(std::string_view body, int64_t req
     return SourceError{
         "dashboard_status",
         "the dashboard answered status " + status->dump() + ": " +
-            (message != nullptr && message->is_string() ? printable(message->get<std::string>())
+            (message != nullptr && message->is_string() ? excerpt(message->get<std::string>())
                                                         : std::string("(no errMsg)"))};
   }
   const json* data = find_member(root, "data");

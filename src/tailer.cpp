@@ -35,18 +35,6 @@ std::map<std::string, std::string> constant_labels(const ConstantLabels& labels)
   return result;
 }
 
-// Replies quoted in log lines: short and printable.
-std::string excerpt(std::string_view text) {
-  constexpr size_t kMaxBytes = 200;
-  std::string out;
-  for (const char c : text.substr(0, kMaxBytes)) {
-    const auto byte = static_cast<unsigned char>(c);
-    out += byte >= 0x20 && byte < 0x7f ? c : '?';
-  }
-  if (text.size() > kMaxBytes) out += "...";
-  return out;
-}
-
 bool is_revision(const json& value) {
   return value.is_number_integer() &&
          (value.is_number_unsigned() ? value.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX)

@@ -17,6 +17,10 @@ using LogFields = std::vector<std::pair<std::string_view, std::string>>;
 void configure_logging(LogLevel level, LogFormat format);
 void log(LogLevel level, std::string_view message, const LogFields& fields = {});
 
+// Someone else's input quoted in a log line or an error message: its first 200 bytes, with
+// anything but printable ASCII as '?', and "..." when cut.
+std::string excerpt(std::string_view text);
+
 // Renders one line without writing it (for tests).
 std::string format_log_line(LogFormat format, LogLevel level, std::string_view message,
                             const LogFields& fields, std::string_view timestamp);

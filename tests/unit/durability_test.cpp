@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "integration/process.hpp"
+#include "support/events.hpp"
 #include "support/metrics_text.hpp"
 #include "timing_sidecar/reconciler.hpp"
 #include "timing_sidecar/sidecar.hpp"
@@ -17,6 +18,7 @@
 using namespace timing_sidecar;
 using test_support::read_file;
 using test_support::TempDir;
+using timing_sidecar::testing::make_event;
 using timing_sidecar::testing::parse_exposition;
 
 namespace {
@@ -69,17 +71,6 @@ struct Instance {
   Durability durability;
   RecoveryReport report;
 };
-
-Event make(EventType type, const std::string& topic, const std::string& id = "",
-           int64_t deliver_at_ms = 0, std::optional<int64_t> revision = {}) {
-  Event event;
-  event.type = type;
-  event.topic = topic;
-  event.id = id;
-  event.deliver_at_ms = deliver_at_ms;
-  event.revision = revision;
-  return event;
-}
 
 // What a crash of the process leaves: the files as written so far.
 void copy_state(const std::string& from, const std::string& to) {
@@ -231,21 +222,22 @@ class InputGenerator {
       const std::optional<int64_t> revision = maybe_revision();
       switch (pick(0, 9)) {
         case 0:
-          events.push_back(make(EventType::kTopicCreated, topic, "", 0, revision));
+          events.push_back(make_event(EventType::kTopicCreated, topic, "", 0, revision));
           break;
         case 1:
-          events.push_back(make(EventType::kTopicDeleted, topic, "", 0, revision));
+          events.push_back(make_event(EventType::kTopicDeleted, topic, "", 0, revision));
           break;
         case 2:
         case 3:
-          events.push_back(make(EventType::kTimerDequeued, topic, message_id(), 0, revision));
+          events.push_back(make_event(EventType::kTimerDequeued, topic, message_id(), 0, revision));
           break;
         case 4:
-          events.push_back(make(EventType::kTimerCancelled, topic, message_id(), 0, revision));
+          events.push_back(
+              make_event(EventType::kTimerCancelled, topic, message_id(), 0, revision));
           break;
         default:
-          events.push_back(
-              make(EventType::kTimerEnqueued, topic, message_id(), delivery(now_ms), revision));
+          events.push_back(make_event(EventType::kTimerEnqueued, topic, message_id(),
+                                      delivery(now_ms), revision));
       }
     }
     return events;
@@ -379,11 +371,11 @@ TEST_CASE("durability: counters and tombstones survive a clean restart", "[durab
     const std::string state = dir.file(compacted ? "compacted" : "journal");
     {
       Instance first(state, kStart, StateSync::kAlways);
-      first.apply({make(EventType::kTimerEnqueued, "kept", "a", kStart + 60'000),
-                   make(EventType::kTimerEnqueued, "kept", "b", kStart + 60'000),
-                   make(EventType::kTimerDequeued, "kept", "a"),
-                   make(EventType::kTimerEnqueued, "gone", "c", kStart + 60'000),
-                   make(EventType::kTopicDeleted, "gone")});
+      first.apply({make_event(EventType::kTimerEnqueued, "kept", "a", kStart + 60'000),
+                   make_event(EventType::kTimerEnqueued, "kept", "b", kStart + 60'000),
+                   make_event(EventType::kTimerDequeued, "kept", "a"),
+                   make_event(EventType::kTimerEnqueued, "gone", "c", kStart + 60'000),
+                   make_event(EventType::kTopicDeleted, "gone")});
       if (compacted) first.durability.compact();
     }
     Instance second(state, kStart + 1'000);
@@ -397,7 +389,7 @@ TEST_CASE("durability: counters and tombstones survive a clean restart", "[durab
     CHECK(metrics.value("rocketmq_timing_messages{topic=\"kept\"}") == 1);
     CHECK_FALSE(metrics.has("rocketmq_timing_messages{topic=\"gone\"}"));
     // The tombstone still turns RocketMQ's late events away.
-    const ApplyResult late = second.apply({make(EventType::kTimerDequeued, "gone", "c")});
+    const ApplyResult late = second.apply({make_event(EventType::kTimerDequeued, "gone", "c")});
     CHECK(late.ignored == 1);
   }
 }
@@ -410,8 +402,8 @@ TEST_CASE("durability: a torn journal tail recovers the inputs before it", "[dur
   {
     Instance first(state, kStart);
     for (int batch = 0; batch < 5; ++batch) {
-      first.apply(
-          {make(EventType::kTimerEnqueued, "t" + std::to_string(batch), "m", kStart + 60'000)});
+      first.apply({make_event(EventType::kTimerEnqueued, "t" + std::to_string(batch), "m",
+                              kStart + 60'000)});
       for (const auto& file : std::filesystem::directory_iterator(state)) {
         if (file.path().filename().string().rfind("journal-", 0) == 0) {
           journal_path = file.path().string();
@@ -432,7 +424,7 @@ TEST_CASE("durability: a torn journal tail recovers the inputs before it", "[dur
     CHECK(parse_exposition(second.sidecar.scrape())
               .value("timing_sidecar_journal_corrupt_records_total") == 1);
     // Inputs accepted after the damage must reach the next recovery.
-    second.apply({make(EventType::kTimerEnqueued, "after", "m", kStart + 60'000)});
+    second.apply({make_event(EventType::kTimerEnqueued, "after", "m", kStart + 60'000)});
   }
   Instance third(state, kStart);
   CHECK_FALSE(third.report.damage);
@@ -456,8 +448,8 @@ TEST_CASE("durability: a flipped byte recovers the inputs before the damaged rec
       }
       sizes.push_back(std::filesystem::file_size(journal_path));
       for (int batch = 0; batch < 4; ++batch) {
-        first.apply(
-            {make(EventType::kTimerEnqueued, "t" + std::to_string(batch), "m", kStart + 60'000)});
+        first.apply({make_event(EventType::kTimerEnqueued, "t" + std::to_string(batch), "m",
+                                kStart + 60'000)});
         sizes.push_back(std::filesystem::file_size(journal_path));
       }
     }
@@ -543,8 +535,8 @@ TEST_CASE("durability: inputs that arrive while a snapshot is written are recove
     // Enough pending messages that writing a shard takes a while.
     std::vector<Event> bulk;
     for (int message = 0; message < 200'000; ++message) {
-      bulk.push_back(make(EventType::kTimerEnqueued, "topic-" + std::to_string(message % 10),
-                          "bulk-" + std::to_string(message), kStart + 3'600'000 + message));
+      bulk.push_back(make_event(EventType::kTimerEnqueued, "topic-" + std::to_string(message % 10),
+                                "bulk-" + std::to_string(message), kStart + 3'600'000 + message));
     }
     original.apply(bulk);
     std::atomic<bool> compacted{false};
@@ -584,8 +576,8 @@ TEST_CASE("durability: batches journaled concurrently share syncs and all come b
     for (int client = 0; client < kClients; ++client) {
       clients.emplace_back([&first, client] {
         for (int batch = 0; batch < kBatches; ++batch) {
-          first.apply({make(EventType::kTimerEnqueued, "client-" + std::to_string(client),
-                            std::to_string(batch), kStart + 60'000)});
+          first.apply({make_event(EventType::kTimerEnqueued, "client-" + std::to_string(client),
+                                  std::to_string(batch), kStart + 60'000)});
         }
       });
     }
@@ -626,10 +618,10 @@ TEST_CASE("durability: the feed position is recovered with the batch that reache
   {
     Instance first(state, kStart);
     CHECK_FALSE(first.durability.recovered_feed_position());
-    first.sidecar.apply({make(EventType::kTopicCreated, "t", "", 0, 10)}, EventSource::kFeed,
+    first.sidecar.apply({make_event(EventType::kTopicCreated, "t", "", 0, 10)}, EventSource::kFeed,
                         FeedPosition{10, 0});
     first.durability.compact();
-    first.sidecar.apply({make(EventType::kTopicCreated, "u", "", 0, 12)}, EventSource::kFeed,
+    first.sidecar.apply({make_event(EventType::kTopicCreated, "u", "", 0, 12)}, EventSource::kFeed,
                         FeedPosition{12, 0});
     first.durability.record_feed_position({20, 5});
   }
@@ -648,7 +640,7 @@ TEST_CASE("durability: a state that cannot be trusted stops the start", "[durabi
   const std::string state = dir.file("state");
   {
     Instance first(state, kStart);
-    first.apply({make(EventType::kTimerEnqueued, "t", "m", kStart + 60'000)});
+    first.apply({make_event(EventType::kTimerEnqueued, "t", "m", kStart + 60'000)});
     SECTION("another sidecar uses the directory") {
       CHECK_THROWS_WITH(Instance(state, kStart), Catch::Contains("in use by another process"));
     }

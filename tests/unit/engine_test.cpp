@@ -5,9 +5,11 @@
 #include <random>
 #include <set>
 
+#include "support/events.hpp"
 #include "support/metrics_text.hpp"
 
 using namespace timing_sidecar;
+using timing_sidecar::testing::make_event;
 using timing_sidecar::testing::parse_exposition;
 
 namespace {
@@ -30,17 +32,6 @@ class CountingObserver final : public EngineObserver {
   std::map<std::string, size_t> removed;
   std::vector<double> lateness;
 };
-
-Event make(EventType type, const std::string& topic, const std::string& id = "",
-           int64_t deliver_at_ms = 0, std::optional<int64_t> revision = {}) {
-  Event event;
-  event.type = type;
-  event.topic = topic;
-  event.id = id;
-  event.deliver_at_ms = deliver_at_ms;
-  event.revision = revision;
-  return event;
-}
 
 std::string topic_series(const std::string& family, const std::string& topic) {
   return family + "{topic=\"" + topic + "\"}";
@@ -66,14 +57,15 @@ struct Fixture {
 
 TEST_CASE("engine: a deletion removes every series of the topic before apply returns", "[engine]") {
   Fixture f;
-  f.apply({make(EventType::kTopicCreated, "gone"), make(EventType::kTopicCreated, "kept"),
-           make(EventType::kTimerEnqueued, "gone", "a", kStart + 60'000),
-           make(EventType::kTimerEnqueued, "kept", "b", kStart + 60'000)});
+  f.apply({make_event(EventType::kTopicCreated, "gone"),
+           make_event(EventType::kTopicCreated, "kept"),
+           make_event(EventType::kTimerEnqueued, "gone", "a", kStart + 60'000),
+           make_event(EventType::kTimerEnqueued, "kept", "b", kStart + 60'000)});
   std::string before;
   f.engine.write_metrics(before);
   REQUIRE(parse_exposition(before).count("rocketmq_") == 2 * 13);
 
-  const ApplyResult result = f.apply({make(EventType::kTopicDeleted, "gone")});
+  const ApplyResult result = f.apply({make_event(EventType::kTopicDeleted, "gone")});
   CHECK(result.accepted == 1);
   std::string after;
   f.engine.write_metrics(after);  // no reconcile in between: the deletion itself removed them
@@ -84,7 +76,7 @@ TEST_CASE("engine: a deletion removes every series of the topic before apply ret
   CHECK(f.engine.stats().timers == 1);
 
   SECTION("and a late dequeue cannot bring them back") {
-    const ApplyResult late = f.apply({make(EventType::kTimerDequeued, "gone", "a")});
+    const ApplyResult late = f.apply({make_event(EventType::kTimerDequeued, "gone", "a")});
     CHECK(late.ignored == 1);
     CHECK(f.observer.ignored["tombstoned"] == 1);
     CHECK_FALSE(f.scrape().has(topic_series("rocketmq_timing_messages", "gone")));
@@ -94,16 +86,16 @@ TEST_CASE("engine: a deletion removes every series of the topic before apply ret
 TEST_CASE("engine: duplicate enqueues are idempotent and unknown dequeues still count",
           "[engine]") {
   Fixture f;
-  f.apply({make(EventType::kTimerEnqueued, "T", "m1", kStart + 10'000),
-           make(EventType::kTimerEnqueued, "T", "m1", kStart + 10'000),
-           make(EventType::kTimerDequeued, "T", "unknown")});
+  f.apply({make_event(EventType::kTimerEnqueued, "T", "m1", kStart + 10'000),
+           make_event(EventType::kTimerEnqueued, "T", "m1", kStart + 10'000),
+           make_event(EventType::kTimerDequeued, "T", "unknown")});
   auto parsed = f.scrape();
   CHECK(parsed.value(topic_series("rocketmq_timing_messages", "T")) == 1);
   CHECK(parsed.value(topic_series("rocketmq_timer_enqueue_total", "T")) == 1);
   CHECK(parsed.value(topic_series("rocketmq_timer_dequeue_total", "T")) == 1);
 
   f.clock.advance(12'500);
-  f.apply({make(EventType::kTimerDequeued, "T", "m1")});
+  f.apply({make_event(EventType::kTimerDequeued, "T", "m1")});
   parsed = f.scrape();
   CHECK(parsed.value(topic_series("rocketmq_timing_messages", "T")) == 0);
   CHECK(parsed.value(topic_series("rocketmq_timer_dequeue_total", "T")) == 2);
@@ -115,8 +107,8 @@ TEST_CASE("engine: the reconciler drops series of topics the catalog no longer h
           "[engine][list]") {
   Fixture f;
   f.clock.set(kStart);
-  f.apply({make(EventType::kTopicCreated, "a"), make(EventType::kTopicCreated, "b"),
-           make(EventType::kTimerEnqueued, "b", "m", kStart + 5000)});
+  f.apply({make_event(EventType::kTopicCreated, "a"), make_event(EventType::kTopicCreated, "b"),
+           make_event(EventType::kTimerEnqueued, "b", "m", kStart + 5000)});
   f.clock.advance(1000);
   TopicList list{{std::nullopt, f.clock.now_ms()}, {{"a", std::nullopt}}};
   std::lock_guard lock(f.engine.list_mutex());
@@ -135,14 +127,14 @@ TEST_CASE("engine: the reconciler drops series of topics the catalog no longer h
 TEST_CASE("engine: adopted broker counts show until the unseen messages are dequeued",
           "[engine][list]") {
   Fixture f;
-  f.apply({make(EventType::kTimerEnqueued, "T", "seen", kStart + 60'000)});
+  f.apply({make_event(EventType::kTimerEnqueued, "T", "seen", kStart + 60'000)});
   const auto incomplete =
       f.engine.adopt_broker_counts({{"T", 3}, {"deleted-elsewhere", 5}}, CountMode::kAdoptAfterGap);
   CHECK(incomplete == std::vector<std::string>{"T"});
   CHECK(f.scrape().value(topic_series("rocketmq_timing_messages", "T")) == 3);
   CHECK(f.engine.stats().incomplete == 1);
-  f.apply({make(EventType::kTimerDequeued, "T", "unseen-1"),
-           make(EventType::kTimerCancelled, "T", "unseen-2")});
+  f.apply({make_event(EventType::kTimerDequeued, "T", "unseen-1"),
+           make_event(EventType::kTimerCancelled, "T", "unseen-2")});
   CHECK(f.scrape().value(topic_series("rocketmq_timing_messages", "T")) == 1);
   CHECK(f.engine.stats().incomplete == 0);
   CHECK_FALSE(f.scrape().has(topic_series("rocketmq_timing_messages", "deleted-elsewhere")));
@@ -223,9 +215,9 @@ TEST_CASE("engine: after any interleaving the exposed series equal the model", "
       std::vector<Event> batch;
       const int batch_size = 1 + static_cast<int>(random() % 5);
       for (int i = 0; i < batch_size; ++i) {
-        Event e = make(types[random() % types.size()], topics[random() % topics.size()],
-                       "id" + std::to_string(random() % 12),
-                       f.clock.now_ms() + static_cast<int64_t>(random() % 200'000) - 20'000);
+        Event e = make_event(types[random() % types.size()], topics[random() % topics.size()],
+                             "id" + std::to_string(random() % 12),
+                             f.clock.now_ms() + static_cast<int64_t>(random() % 200'000) - 20'000);
         if (with_revisions) {
           // Mostly in order, sometimes a late replay of an older revision.
           revision += 1;
@@ -265,9 +257,9 @@ TEST_CASE("engine: snapshot ranges sum to pending minus due at every moment", "[
       const std::string topic = "t" + std::to_string(random() % 4);
       const std::string id = "id" + std::to_string(random() % 500);
       const int64_t delay = static_cast<int64_t>(random() % (3LL * 86'400'000)) - 60'000;
-      batch.push_back(random() % 4 == 0
-                          ? make(EventType::kTimerDequeued, topic, id)
-                          : make(EventType::kTimerEnqueued, topic, id, f.clock.now_ms() + delay));
+      batch.push_back(random() % 4 == 0 ? make_event(EventType::kTimerDequeued, topic, id)
+                                        : make_event(EventType::kTimerEnqueued, topic, id,
+                                                     f.clock.now_ms() + delay));
     }
     f.apply(batch);
     f.clock.advance(static_cast<int64_t>(random() % 4'000'000));
