@@ -5,8 +5,9 @@
 #
 # scale_bench: delete storm, scrape, reconcile and memory against prometheus-cpp used the plain
 # way (about 4 minutes). http_bench: the real binary over loopback, ingestion and a concurrent
-# scraper, once as started today and once with glibc keeping freed memory for reuse (about 2
-# minutes each). --quick runs smaller sizes, for checking that everything still works.
+# scraper (about 2 minutes). --quick runs smaller sizes, for checking that everything still works.
+# The machine and its load average come first and last: other processes sharing the cores stretch
+# wall times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,15 +23,12 @@ else
   http_args=()
 fi
 
+echo "## machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
 echo "## scale_bench"
 build-perf/scale_bench "${scale_args[@]}"
 echo
-echo "## http_bench: the sidecar as started today"
+echo "## http_bench"
 build-perf/http_bench "${http_args[@]}"
 echo
-# One malloc arena that never hands large blocks back to the kernel: each scrape reuses the pages
-# of the last one instead of faulting in some 200 MB of fresh pages, which costs more here than
-# rendering the body.
-echo "## http_bench: GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184"
-GLIBC_TUNABLES=glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184 \
-  build-perf/http_bench "${http_args[@]}"
+echo "## load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

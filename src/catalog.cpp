@@ -170,9 +170,14 @@ ListVerdict Catalog::admit_listed(TopicId topic, const ListStamp& stamp, uint32_
   return is_new ? ListVerdict::kCreated : ListVerdict::kRevived;
 }
 
-void Catalog::condemn(std::string_view topic, const ListStamp& stamp, int64_t now_ms) {
-  const TopicId id = names_->find(topic);
-  if (is_live(id)) end_life(entries_[id], stamp.revision, now_ms);
+bool Catalog::condemn(std::string_view topic, const ListStamp& stamp, int64_t now_ms) {
+  return condemn(names_->find(topic), stamp, now_ms);
+}
+
+bool Catalog::condemn(TopicId topic, const ListStamp& stamp, int64_t now_ms) {
+  if (!is_live(topic)) return false;
+  end_life(entries_[topic], stamp.revision, now_ms);
+  return true;
 }
 
 Verdict Catalog::admit(const Event& event, int64_t now_ms) {

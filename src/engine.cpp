@@ -209,11 +209,17 @@ ListAdmission Engine::admit_list(const TopicList& list) {
 
 void Engine::condemn(const std::vector<std::string>& topics, const ListStamp& stamp) {
   const int64_t now_ms = clock_.now_ms();
-  for (const std::string& topic : topics) {
-    Shard& shard = shard_for(topic);
+  ShardGroups<std::string, kShardCount> by_shard;
+  by_shard.assign(topics.data(), topics.data() + topics.size(),
+                  [](const std::string& topic) -> std::string_view { return topic; });
+  for (size_t index = 0; index < kShardCount; ++index) {
+    if (by_shard.empty(index)) continue;
+    Shard& shard = *shards_[index];
     std::lock_guard lock(shard.mutex);
-    shard.catalog.condemn(topic, stamp, now_ms);
-    shard.has_condemned = true;
+    by_shard.visit(index, *shard.names, [&](const std::string& topic, uint32_t hash) {
+      const TopicId id = shard.names->find(topic, hash);
+      if (shard.catalog.condemn(id, stamp, now_ms)) shard.condemned.push_back(id);
+    });
   }
 }
 
@@ -274,14 +280,15 @@ size_t Engine::reconcile() {
   size_t removed_series = 0;
   for (auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
-    if (!shard->has_condemned) continue;
-    std::vector<TopicKey> doomed;
-    shard->store.for_each([&](TopicKey slot, const TopicSeries&) {
-      if (!shard->catalog.is_live(shard->store.topic_of(slot))) doomed.push_back(slot);
-    });
-    for (TopicKey slot : doomed) removed_series += drop_topic(*shard, slot);
-    dropped += doomed.size();
-    shard->has_condemned = false;
+    for (TopicId topic : shard->condemned) {
+      // Revived since, or deleted (and its series dropped) by an event.
+      if (shard->catalog.is_live(topic)) continue;
+      if (auto slot = shard->store.find(topic)) {
+        removed_series += drop_topic(*shard, *slot);
+        ++dropped;
+      }
+    }
+    shard->condemned.clear();
   }
   if (removed_series > 0) observer_.on_series_removed("reconciled", removed_series);
   return dropped;

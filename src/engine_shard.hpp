@@ -21,8 +21,8 @@ struct Engine::Shard {
   SeriesStore store{names};
   Scheduler scheduler;
   // Deletions drop their series at once; only a list's condemnations leave series of topics
-  // that are no longer live, so reconcile() has work in this shard only after one.
-  bool has_condemned = false;
+  // that are no longer live: reconcile() drops these, without walking every topic.
+  std::vector<TopicId> condemned;
 };
 
 }  // namespace timing_sidecar

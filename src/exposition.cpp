@@ -1,7 +1,13 @@
 #include "timing_sidecar/exposition.hpp"
 
+#include <zlib.h>
+
+#include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <memory>
+#include <new>
+#include <stdexcept>
 
 namespace timing_sidecar {
 
@@ -209,6 +215,36 @@ void TopicFamiliesWriter::finish(std::string& out) {
 
   topics_.clear();
   broker_wide_ranges_.fill(0);
+}
+
+void append_gzipped(std::string_view text, std::string& out) {
+  constexpr size_t kStep = 64 * 1024;
+  constexpr size_t kMaxInput = size_t{1} << 30;  // zlib counts in 32 bits
+  z_stream stream{};
+  // 15 + 16: the largest window, with the gzip header and trailer.
+  if (deflateInit2(&stream, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    throw std::bad_alloc();
+  }
+  const std::unique_ptr<z_stream, int (*)(z_streamp)> end(&stream, deflateEnd);
+  size_t consumed = 0;
+  int status = Z_OK;
+  while (status != Z_STREAM_END) {
+    if (stream.avail_in == 0) {
+      const size_t piece = std::min(text.size() - consumed, kMaxInput);
+      stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data() + consumed));
+      stream.avail_in = static_cast<uInt>(piece);
+      consumed += piece;
+    }
+    const size_t used = out.size();
+    out.resize(used + kStep);
+    stream.next_out = reinterpret_cast<Bytef*>(out.data() + used);
+    stream.avail_out = kStep;
+    status = deflate(&stream, consumed == text.size() ? Z_FINISH : Z_NO_FLUSH);
+    out.resize(used + kStep - stream.avail_out);
+    if (status != Z_OK && status != Z_STREAM_END) {
+      throw std::runtime_error("gzip of the scrape body failed");
+    }
+  }
 }
 
 }  // namespace timing_sidecar

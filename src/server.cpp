@@ -1,6 +1,7 @@
 #include "timing_sidecar/server.hpp"
 
 #include <httplib.h>
+#include <sys/resource.h>
 
 #include <optional>
 
@@ -35,6 +36,36 @@ int64_t unix_seconds() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+// How much lower the webhook's workers run than the rest of the sidecar (a nice increment). When
+// the cores are busy, a burst of events then waits a little, where a scrape, which Prometheus times
+// out, would get a fraction of a core: at 100,000 topics under saturating ingestion on 2 cores, a
+// gzipped scrape took 1.5 s at the same priority and 0.5 s with this.
+constexpr int kWebhookNiceIncrement = 10;
+
+// A thread pool whose workers lower their own CPU priority before their first task.
+class NicePool final : public httplib::TaskQueue {
+ public:
+  NicePool(size_t threads, int increment) : pool_(threads), increment_(increment) {}
+
+  void enqueue(std::function<void()> task) override {
+    pool_.enqueue([increment = increment_, task = std::move(task)] {
+      thread_local bool lowered = false;
+      if (!lowered) {
+        // Linux keeps a nice value per thread: this one only. Raising it needs no privilege.
+        setpriority(PRIO_PROCESS, 0, getpriority(PRIO_PROCESS, 0) + increment);
+        lowered = true;
+      }
+      task();
+    });
+  }
+
+  void shutdown() override { pool_.shutdown(); }
+
+ private:
+  httplib::ThreadPool pool_;
+  int increment_;
+};
 
 bool bind_listener(httplib::Server& server, const std::string& address_text, int* port,
                    std::string* error) {
@@ -82,6 +113,9 @@ HttpServer::HttpServer(const Config& config, const ServerSecurity& security, Sid
       webhook_(make_listener(security.web)) {
   configure_listener(*web_, config_.web_threads);
   configure_listener(*webhook_, config_.web_threads);
+  webhook_->new_task_queue = [threads = static_cast<size_t>(config_.web_threads)] {
+    return new NicePool(threads, kWebhookNiceIncrement);
+  };
   route_web();
   route_webhook();
 }
@@ -102,8 +136,18 @@ void HttpServer::route_web() {
     res.set_content("unauthorized\n", "text/plain");
     return httplib::Server::HandlerResponse::Handled;
   });
-  web_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(sidecar_.scrape(), std::string(kTextContentType));
+  web_->Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+    // Prometheus asks for gzip. The sidecar compresses, faster than cpp-httplib would (level 6).
+    const bool gzip = req.get_header_value("Accept-Encoding").find("gzip") != std::string::npos;
+    const ScrapeBody body = sidecar_.scrape_body(gzip);
+    if (gzip) res.set_header("Content-Encoding", "gzip");
+    // Sent from the scrape buffer, which goes back once the response is destroyed: set_content
+    // would copy the body (100 MB at 100,000 topics), and cpp-httplib compresses only bodies it
+    // holds, never those of a provider of known length.
+    res.set_content_provider(body->size(), std::string(kTextContentType),
+                             [body](size_t offset, size_t length, httplib::DataSink& sink) {
+                               return sink.write(body->data() + offset, length);
+                             });
   });
   web_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");

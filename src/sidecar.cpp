@@ -4,10 +4,19 @@
 #include <nlohmann/json.hpp>
 
 #include "timing_sidecar/durability.hpp"
+#include "timing_sidecar/exposition.hpp"
 #include "timing_sidecar/log.hpp"
 #include "timing_sidecar/rocketmq_files.hpp"
 
 namespace timing_sidecar {
+
+namespace {
+
+bool by_capacity(const std::unique_ptr<std::string>& a, const std::unique_ptr<std::string>& b) {
+  return a->capacity() < b->capacity();
+}
+
+}  // namespace
 
 EngineConfig engine_config(const Config& config) {
   EngineConfig engine;
@@ -87,13 +96,46 @@ size_t Sidecar::reconcile(ReconcileTrigger trigger) {
   return dropped;
 }
 
-std::string Sidecar::scrape() {
+std::shared_ptr<std::string> ScrapeBuffers::take() {
+  std::unique_ptr<std::string> buffer;
+  {
+    std::lock_guard lock(idle_->mutex);
+    auto& buffers = idle_->buffers;
+    const auto largest = std::max_element(buffers.begin(), buffers.end(), by_capacity);
+    if (largest != buffers.end()) {
+      buffer = std::move(*largest);
+      buffers.erase(largest);
+    }
+  }
+  if (!buffer) buffer = std::make_unique<std::string>();
+  return std::shared_ptr<std::string>(buffer.release(), [idle = idle_](std::string* lent) {
+    std::unique_ptr<std::string> returned(lent);
+    returned->clear();  // keeps the capacity, and the pages
+    std::lock_guard lock(idle->mutex);
+    auto& buffers = idle->buffers;
+    buffers.push_back(std::move(returned));
+    if (buffers.size() > kMaxIdle) {
+      // Freed once the lock is released.
+      returned = std::move(*std::min_element(buffers.begin(), buffers.end(), by_capacity));
+      buffers.erase(std::find(buffers.begin(), buffers.end(), nullptr));
+    }
+  });
+}
+
+ScrapeBody Sidecar::scrape_body(bool gzip) {
   reconcile(ReconcileTrigger::kScrape);
   metrics_.set_engine_stats(engine_.stats());
-  std::string body;
-  engine_.write_metrics(body);
-  metrics_.write(body);
-  return body;
+  std::shared_ptr<std::string> text = scrape_buffers_.take();
+  engine_.write_metrics(*text);
+  metrics_.write(*text);
+  if (!gzip) return text;
+  std::shared_ptr<std::string> compressed = scrape_buffers_.take();
+  append_gzipped(*text, *compressed);
+  return compressed;
+}
+
+std::string Sidecar::scrape() {
+  return *scrape_body(false);
 }
 
 void Sidecar::sweep() {

@@ -164,8 +164,10 @@ class Catalog {
     }
   }
 
-  // Tombstones a live topic that an authoritative list no longer names.
-  void condemn(std::string_view topic, const ListStamp& stamp, int64_t now_ms);
+  // Tombstones a live topic that an authoritative list no longer names; false when it was not
+  // live.
+  bool condemn(std::string_view topic, const ListStamp& stamp, int64_t now_ms);
+  bool condemn(TopicId topic, const ListStamp& stamp, int64_t now_ms);
 
   // An entry as a snapshot saved it (engine_snapshot.cpp).
   struct SavedEntry {

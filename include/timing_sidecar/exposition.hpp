@@ -22,6 +22,11 @@ std::string escape_label_value(std::string_view value);
 void append_family_header(std::string& out, std::string_view name, std::string_view type,
                           std::string_view help);
 
+// Appends `text`, gzipped, to `out`. Level 1: for the body of 100,000 topics it takes a quarter
+// of the time of zlib's default level 6 (cpp-httplib's), for 7% more bytes. `out` grows in steps,
+// so a buffer kept from an earlier scrape is reused rather than reallocated.
+void append_gzipped(std::string_view text, std::string& out);
+
 struct ConstantLabels {
   std::string cluster;  // empty: the label is left out
   std::string node_id;

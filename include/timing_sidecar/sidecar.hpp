@@ -4,6 +4,8 @@
 // and for tests to drive directly. Owns the engine and the self metrics.
 
 #include <atomic>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +22,31 @@ namespace timing_sidecar {
 struct HttpReply {
   int status = 200;
   std::string body;  // JSON
+};
+
+// A rendered /metrics body in one of the sidecar's scrape buffers: dropping the last copy of the
+// pointer, once the response is sent, hands the buffer back for a later scrape.
+using ScrapeBody = std::shared_ptr<const std::string>;
+
+// The buffers scrapes render into, kept from one scrape to the next: at 100,000 topics a body is
+// 100 MB, and faulting in that many fresh pages for every scrape took longer than rendering it.
+// Each scrape takes buffers of its own, so concurrent scrapes never share one.
+class ScrapeBuffers {
+ public:
+  // The idle buffer with the most capacity, or a new one.
+  std::shared_ptr<std::string> take();
+
+ private:
+  // Enough for a gzipped scrape (the text and its compression) or two plain ones at once, as a
+  // pair of Prometheus servers may ask; more are freed when they come back.
+  static constexpr size_t kMaxIdle = 2;
+
+  struct Idle {
+    std::mutex mutex;
+    std::vector<std::unique_ptr<std::string>> buffers;
+  };
+  // Shared with the lent buffers, which may come back after the sidecar is gone.
+  std::shared_ptr<Idle> idle_ = std::make_shared<Idle>();
 };
 
 class Sidecar {
@@ -39,7 +66,10 @@ class Sidecar {
   // source skips them. Removes their events, counted as ignored, and returns how many.
   size_t ignore_system_topics(std::vector<Event>& events);
 
-  // GET /metrics: reconciles first, so no series of a topic that is not live is written.
+  // GET /metrics: reconciles first, so no series of a topic that is not live is written. Gzipped
+  // (append_gzipped) when asked.
+  ScrapeBody scrape_body(bool gzip);
+  // The plain body as a string of its own.
   std::string scrape();
   // The periodic sweep: the same reconciliation when nobody scrapes.
   void sweep();
@@ -63,6 +93,7 @@ class Sidecar {
   const Clock& clock_;
   SelfMetrics metrics_;
   Engine engine_;
+  ScrapeBuffers scrape_buffers_;
   // Not ready until Sources (even with nothing configured) says so: the listeners start first.
   std::atomic<bool> ready_{false};
   // Rejections are logged as one summary per sweep, not one line per request.
