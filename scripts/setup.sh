@@ -11,8 +11,9 @@ PACKAGES=(
   zlib1g-dev libssl-dev libyaml-cpp-dev libcrypt-dev
   # tests: the real Prometheus and promtool, curl, jq, YAML lint, python3 for the tools
   prometheus curl jq yamllint python3 python3-yaml dpkg-dev openssl
-  # sanitizers and fuzzing (clang's runtime), benchmarks and profiling
-  clang libclang-rt-14-dev wrk hyperfine valgrind
+  # sanitizers and fuzzing (clang's runtime; llvm-symbolizer for the fuzzers' stack traces),
+  # benchmarks and profiling
+  clang libclang-rt-14-dev llvm wrk hyperfine valgrind
 )
 
 missing=()

@@ -225,10 +225,13 @@ TEST_CASE("crash: after kill -9 the sidecar shows every acknowledged batch", "[i
       INFO(sidecar.log());
       REQUIRE(describe(shown_topics(sidecar)) == describe(model.expected()));
 
+      // Drawn before the client starts: the client thread draws from `random` from then on
+      // (sharing it would be a data race, and the seed would not replay the run).
+      const auto kill_after =
+          std::chrono::milliseconds(std::uniform_int_distribution<int>(30, 400)(random));
       ClientRun run;
       std::thread client([&] { run = run_client(sidecar, model, random); });
-      std::this_thread::sleep_for(
-          std::chrono::milliseconds(std::uniform_int_distribution<int>(30, 400)(random)));
+      std::this_thread::sleep_for(kill_after);
       sidecar.process().send_signal(SIGKILL);
       client.join();
       sidecar.process().wait_for_exit(std::chrono::seconds(5));

@@ -125,7 +125,9 @@ TEST_CASE("sidecar: the sweep reconciles without scrapes and says so in its metr
         static_cast<double>(now_ms()) / 1000.0 - 5);
 }
 
-TEST_CASE("sidecar: scrapes stay consistent while batches and deletions run", "[integration]") {
+// [concurrency]: scripts/test-sanitizers.sh also runs it against a ThreadSanitizer build.
+TEST_CASE("sidecar: scrapes stay consistent while batches and deletions run",
+          "[integration][concurrency]") {
   TempDir dir("sidecar-test");
   Sidecar sidecar(dir, "sidecar", {});
   std::atomic<bool> stop{false};
