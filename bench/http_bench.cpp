@@ -26,12 +26,15 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include "bench_util.hpp"
 
 extern char** environ;
 
@@ -295,14 +298,6 @@ void track_topics(const SidecarProcess& sidecar, const Options& options) {
   }
 }
 
-size_t parse_count(const char* text, const char* flag) {
-  char* end = nullptr;
-  const unsigned long long value = std::strtoull(text, &end, 10);
-  if (end == text || *end != '\0' || value == 0)
-    fail(std::string(flag) + " needs a positive integer");
-  return static_cast<size_t>(value);
-}
-
 Options parse_options(int argc, char** argv) {
   Options options;
   const std::string self = argv[0];
@@ -323,7 +318,9 @@ Options parse_options(int argc, char** argv) {
     const auto flag = std::find_if(counts.begin(), counts.end(),
                                    [&](const auto& candidate) { return arg == candidate.first; });
     if (flag == counts.end()) fail("unknown flag " + std::string(arg));
-    *flag->second = parse_count(argv[++i], flag->first);
+    const std::optional<size_t> count = bench::parse_count(argv[++i]);
+    if (!count) fail(std::string(flag->first) + " needs a positive integer");
+    *flag->second = *count;
   }
   if (options.batch < 2) fail("--batch needs at least 2 events");
   return options;

@@ -36,11 +36,13 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "timing_sidecar/clock.hpp"
 #include "timing_sidecar/engine.hpp"
 #include "timing_sidecar/exposition.hpp"
@@ -90,12 +92,6 @@ Duration measure(Work&& work) {
 
 Duration scaled(Duration duration, double factor) {
   return {duration.wall_ms * factor, duration.cpu_ms * factor};
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const size_t middle = values.size() / 2;
-  return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
 }
 
 long resident_bytes() {
@@ -376,7 +372,7 @@ MemoryResult measure_memory(const Options& options) {
       return static_cast<double>(resident_bytes() - before) / static_cast<double>(names.size());
     }));
   }
-  return {median(sidecar), median(baseline)};
+  return {bench::median(sidecar), bench::median(baseline)};
 }
 
 struct ScaleRound {
@@ -504,16 +500,6 @@ ReconcileRound run_reconcile_round(const std::vector<std::string>& names,
   return round;
 }
 
-size_t parse_count(const char* text, const char* flag) {
-  char* end = nullptr;
-  const unsigned long long value = std::strtoull(text, &end, 10);
-  if (end == text || *end != '\0' || value == 0) {
-    std::fprintf(stderr, "%s needs a positive integer\n", flag);
-    std::exit(2);
-  }
-  return static_cast<size_t>(value);
-}
-
 Options parse_options(int argc, char** argv) {
   Options options;
   const std::vector<std::pair<const char*, size_t*>> flags = {
@@ -534,7 +520,9 @@ Options parse_options(int argc, char** argv) {
                    argv[0]);
       std::exit(2);
     }
-    *flag->second = parse_count(argv[++i], flag->first);
+    const std::optional<size_t> count = bench::parse_count(argv[++i]);
+    if (!count) fail(std::string(flag->first) + " needs a positive integer");
+    *flag->second = *count;
   }
   if (options.deletes > options.topics) fail("--deletes cannot exceed --topics");
   return options;
@@ -562,7 +550,7 @@ Duration median_of(const std::vector<Round>& rounds, Duration Round::*field) {
     wall.push_back((round.*field).wall_ms);
     cpu.push_back((round.*field).cpu_ms);
   }
-  return {median(wall), median(cpu)};
+  return {bench::median(wall), bench::median(cpu)};
 }
 
 // Other processes share the machine's two cores: their load stretches wall times.

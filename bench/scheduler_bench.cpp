@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "timing_sidecar/scheduler.hpp"
 
 using namespace timing_sidecar;
@@ -300,27 +301,11 @@ RoundResult run_baseline(const Workload& workload, const SchedulerConfig& config
   return run_round(workload, baseline, {});
 }
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const size_t middle = values.size() / 2;
-  return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
-}
-
 template <typename Metric>
 double median_of(const std::vector<RoundResult>& rounds, Metric metric) {
   std::vector<double> values;
   for (const RoundResult& round : rounds) values.push_back(metric(round));
-  return median(values);
-}
-
-size_t parse_count(const char* text, const char* flag) {
-  char* end = nullptr;
-  const unsigned long long value = std::strtoull(text, &end, 10);
-  if (end == text || *end != '\0' || value == 0) {
-    std::fprintf(stderr, "%s needs a positive integer\n", flag);
-    std::exit(2);
-  }
-  return static_cast<size_t>(value);
+  return bench::median(values);
 }
 
 }  // namespace
@@ -330,14 +315,15 @@ int main(int argc, char** argv) {
   size_t repeats = 3;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
-    if (arg == "--timers" && i + 1 < argc) {
-      timers = parse_count(argv[++i], "--timers");
-    } else if (arg == "--repeats" && i + 1 < argc) {
-      repeats = parse_count(argv[++i], "--repeats");
-    } else {
-      std::fprintf(stderr, "usage: %s [--timers N] [--repeats R]\n", argv[0]);
+    size_t* count = arg == "--timers" ? &timers : arg == "--repeats" ? &repeats : nullptr;
+    const std::optional<size_t> value =
+        count != nullptr && i + 1 < argc ? bench::parse_count(argv[++i]) : std::nullopt;
+    if (!value) {
+      std::fprintf(stderr, "usage: %s [--timers N] [--repeats R], N and R positive integers\n",
+                   argv[0]);
       return 2;
     }
+    *count = *value;
   }
   // Big blocks come straight from mmap and go back on free, and freed heap pages are trimmed
   // after each run, so one run's memory does not hide in the next run's RSS delta.

@@ -17,16 +17,12 @@
 #include "integration/sidecar_process.hpp"
 #include "support/metrics_text.hpp"
 
+using test_support::now_ms;
 using test_support::Sidecar;
 using test_support::TempDir;
 using timing_sidecar::testing::parse_exposition;
 
 namespace {
-
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 struct TopicCounts {
   uint64_t pending = 0;

@@ -32,6 +32,7 @@
 using nlohmann::json;
 using test_support::ChildOptions;
 using test_support::ChildProcess;
+using test_support::now_ms;
 using test_support::Sidecar;
 using test_support::TempDir;
 using timing_sidecar::testing::parse_exposition;
@@ -40,11 +41,6 @@ using namespace std::chrono_literals;
 namespace {
 
 using Pending = std::map<std::string, int64_t>;  // topic -> pending messages
-
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 template <typename Condition>
 bool eventually(Condition condition, std::chrono::milliseconds timeout = 15s) {
