@@ -1,9 +1,12 @@
 #pragma once
 
-// What every benchmark program under bench/ needs: command-line counts and medians.
+// What the benchmark programs under bench/ share: command-line counts, medians, resident memory.
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
 #include <optional>
 #include <vector>
 
@@ -21,6 +24,15 @@ inline double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   const size_t middle = values.size() / 2;
   return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
+}
+
+// The process's resident set, from /proc/self/statm.
+inline long resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  long size_pages = 0;
+  long resident_pages = 0;
+  statm >> size_pages >> resident_pages;
+  return resident_pages * sysconf(_SC_PAGESIZE);
 }
 
 }  // namespace bench

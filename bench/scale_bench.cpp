@@ -94,14 +94,6 @@ Duration scaled(Duration duration, double factor) {
   return {duration.wall_ms * factor, duration.cpu_ms * factor};
 }
 
-long resident_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  long size_pages = 0;
-  long resident_pages = 0;
-  statm >> size_pages >> resident_pages;
-  return resident_pages * sysconf(_SC_PAGESIZE);
-}
-
 // RocketMQ-like topic names of 19 to 23 characters, longer than std::string's inline buffer.
 std::vector<std::string> make_topic_names(size_t count) {
   static const std::array<const char*, 4> kApps = {"order", "payment", "inventory", "notify"};
@@ -357,19 +349,21 @@ MemoryResult measure_memory(const Options& options) {
       NullObserver observer;
       Engine engine(engine_config_for(names.size()), clock, observer);
       malloc_trim(0);
-      const long before = resident_bytes();
+      const long before = bench::resident_bytes();
       populate(engine, names, false);
       malloc_trim(0);  // the batches' memory is not the engine's
-      return static_cast<double>(resident_bytes() - before) / static_cast<double>(names.size());
+      return static_cast<double>(bench::resident_bytes() - before) /
+             static_cast<double>(names.size());
     }));
     baseline.push_back(in_child_process([&] {
       const std::vector<std::string> names = make_topic_names(options.memory_topics);
       PlainPrometheus plain;
       malloc_trim(0);
-      const long before = resident_bytes();
+      const long before = bench::resident_bytes();
       for (size_t topic = 0; topic < names.size(); ++topic) plain.add_topic(names[topic], topic);
       malloc_trim(0);
-      return static_cast<double>(resident_bytes() - before) / static_cast<double>(names.size());
+      return static_cast<double>(bench::resident_bytes() - before) /
+             static_cast<double>(names.size());
     }));
   }
   return {bench::median(sidecar), bench::median(baseline)};

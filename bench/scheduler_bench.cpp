@@ -7,7 +7,6 @@
 
 #include <malloc.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -15,7 +14,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <optional>
 #include <queue>
@@ -218,14 +216,6 @@ struct RoundResult {
   double rss_bytes_per_timer = 0;
 };
 
-long resident_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  long size_pages = 0;
-  long resident_pages = 0;
-  statm >> size_pages >> resident_pages;
-  return resident_pages * sysconf(_SC_PAGESIZE);
-}
-
 // The latency of one cache-missing load right now, from a chase through a random cycle of
 // cache lines: on a shared virtual machine it varies by several times, and the scheduler's
 // rates follow it.
@@ -262,7 +252,7 @@ RoundResult run_round(const Workload& workload, Implementation& implementation,
   CountingListener listener;
   RoundResult result;
   const size_t count = workload.size();
-  const long resident_before = resident_bytes();
+  const long resident_before = bench::resident_bytes();
 
   Stopwatch stopwatch;
   for (size_t i = 0; i < count; ++i) {
@@ -271,7 +261,7 @@ RoundResult run_round(const Workload& workload, Implementation& implementation,
   }
   result.insert = stopwatch.elapsed();
   result.rss_bytes_per_timer =
-      static_cast<double>(resident_bytes() - resident_before) / static_cast<double>(count);
+      static_cast<double>(bench::resident_bytes() - resident_before) / static_cast<double>(count);
   if (memory_bytes) {
     result.memory_bytes_per_timer =
         static_cast<double>(memory_bytes()) / static_cast<double>(count);

@@ -3,13 +3,9 @@
 // and timermetrics as the broker writes them. Every wait is a bounded poll on a condition; every
 // process runs on 127.0.0.1 and is stopped when its test ends.
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -28,6 +24,7 @@
 #include "integration/process.hpp"
 #include "integration/sidecar_process.hpp"
 #include "support/metrics_text.hpp"
+#include "support/ports.hpp"
 
 using nlohmann::json;
 using test_support::ChildOptions;
@@ -58,19 +55,6 @@ std::string describe(const Pending& pending) {
     text += (text.size() > 1 ? ", " : "") + topic + ": " + std::to_string(count);
   }
   return text + "}";
-}
-
-// A loopback port nothing listens on, for a broker started later where the sidecar expects it.
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
-  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-  close(fd);
-  return ntohs(address.sin_port);
 }
 
 // broker-sim on 127.0.0.1, stopped with SIGTERM when it goes out of scope. Port 0 picks a free
@@ -426,7 +410,7 @@ TEST_CASE("feed: with --state.dir a sidecar killed and restarted resumes where i
 TEST_CASE("feed: a broker down for a while and back: nothing lost, nothing stale",
           "[integration]") {
   TempDir dir("feed-test");
-  const int port = free_port();
+  const int port = test_support::unused_loopback_port();
   Sidecar sidecar(dir, "sidecar",
                   {"--broker.url", "http://127.0.0.1:" + std::to_string(port),
                    "--broker.resync-interval", "1s", "--log.level", "debug"});

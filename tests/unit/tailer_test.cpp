@@ -1,10 +1,6 @@
 #include "timing_sidecar/tailer.hpp"
 
-#include <arpa/inet.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -16,6 +12,7 @@
 #include <vector>
 
 #include "support/metrics_text.hpp"
+#include "support/ports.hpp"
 
 using namespace timing_sidecar;
 using namespace std::chrono_literals;
@@ -24,19 +21,6 @@ namespace {
 
 int64_t now_ms() {
   return SystemClock().now_ms();
-}
-
-// A loopback port nothing listens on: bound to be picked, then closed without listening.
-int closed_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
-  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-  close(fd);
-  return ntohs(address.sin_port);
 }
 
 EventLimits limits_now() {
@@ -370,7 +354,7 @@ TEST_CASE("destroying the tailer interrupts a held long-poll at once") {
 
 TEST_CASE("a broker that cannot be reached leaves the feed down and the sidecar not ready") {
   Config config;
-  config.broker_url = "http://127.0.0.1:" + std::to_string(closed_port());
+  config.broker_url = "http://127.0.0.1:" + std::to_string(test_support::unused_loopback_port());
   SystemClock clock;
   Sidecar sidecar(config, clock);
   std::atomic<int> ready_calls{0};
