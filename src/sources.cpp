@@ -187,6 +187,16 @@ class Sources::PollLoop {
     thread_.join();
   }
 
+  // The next poll comes `interval_ms` from now.
+  void set_interval_ms(int64_t interval_ms) {
+    {
+      std::lock_guard lock(mutex_);
+      interval_ = std::chrono::milliseconds(interval_ms);
+      rescheduled_ = true;
+    }
+    wake_.notify_all();
+  }
+
  private:
   void run() {
     std::unique_lock lock(mutex_);
@@ -194,16 +204,20 @@ class Sources::PollLoop {
       lock.unlock();
       poll_();
       lock.lock();
-      wake_.wait_for(lock, interval_, [this] { return stopping_; });
+      do {
+        rescheduled_ = false;
+        wake_.wait_for(lock, interval_, [this] { return stopping_ || rescheduled_; });
+      } while (rescheduled_ && !stopping_);
     }
   }
 
-  const std::chrono::milliseconds interval_;
+  std::chrono::milliseconds interval_;
   const std::function<void()> poll_;
   const std::function<void()> interrupt_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool rescheduled_ = false;
   std::thread thread_;
 };
 
@@ -226,6 +240,8 @@ class Sources::TopicsFile {
                     "topics_file"),
         health_(std::move(health)),
         loop_(config.sources_poll_interval_ms, [this] { poll(); }) {}
+
+  void set_poll_interval_ms(int64_t interval_ms) { loop_.set_interval_ms(interval_ms); }
 
  private:
   void poll() {
@@ -281,6 +297,8 @@ class Sources::Dashboard {
         loop_(
             config.sources_poll_interval_ms, [this] { poll(); }, [this] { client_.cancel(); }) {}
 
+  void set_poll_interval_ms(int64_t interval_ms) { loop_.set_interval_ms(interval_ms); }
+
  private:
   void poll() {
     const int64_t requested_at_ms = clock_.now_ms();
@@ -321,6 +339,8 @@ class Sources::TimerMetricsFile {
         path_(config.timer_metrics_file),
         health_(std::move(health)),
         loop_(config.sources_poll_interval_ms, [this] { poll(); }) {}
+
+  void set_poll_interval_ms(int64_t interval_ms) { loop_.set_interval_ms(interval_ms); }
 
  private:
   void poll() {
@@ -420,6 +440,12 @@ Sources::Sources(const Config& config, Sidecar& sidecar, std::function<void()> a
 }
 
 Sources::~Sources() = default;
+
+void Sources::set_poll_interval_ms(int64_t interval_ms) {
+  if (topics_file_) topics_file_->set_poll_interval_ms(interval_ms);
+  if (dashboard_) dashboard_->set_poll_interval_ms(interval_ms);
+  if (timer_metrics_) timer_metrics_->set_poll_interval_ms(interval_ms);
+}
 
 std::function<void()> Sources::expect_first_state() {
   awaiting_first_state_.fetch_add(1);
