@@ -20,6 +20,7 @@
 #include <variant>
 #include <vector>
 
+#include "poll_loop.hpp"
 #include "timing_sidecar/log.hpp"
 #include "timing_sidecar/reconciler.hpp"
 #include "timing_sidecar/rocketmq_files.hpp"
@@ -165,60 +166,6 @@ class Sources::Health {
   prometheus::Gauge& last_success_;
   std::optional<bool> working_;  // unknown until the first poll
   bool warned_invalid_names_ = false;
-};
-
-// Runs `poll` at once and then every interval on a thread of its own. Its destructor calls
-// `interrupt` (to cut a request in flight) and returns once the thread has.
-class Sources::PollLoop {
- public:
-  PollLoop(int64_t interval_ms, std::function<void()> poll, std::function<void()> interrupt = {})
-      : interval_(interval_ms),
-        poll_(std::move(poll)),
-        interrupt_(std::move(interrupt)),
-        thread_([this] { run(); }) {}
-
-  ~PollLoop() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    if (interrupt_) interrupt_();
-    thread_.join();
-  }
-
-  // The next poll comes `interval_ms` from now.
-  void set_interval_ms(int64_t interval_ms) {
-    {
-      std::lock_guard lock(mutex_);
-      interval_ = std::chrono::milliseconds(interval_ms);
-      rescheduled_ = true;
-    }
-    wake_.notify_all();
-  }
-
- private:
-  void run() {
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      lock.unlock();
-      poll_();
-      lock.lock();
-      do {
-        rescheduled_ = false;
-        wake_.wait_for(lock, interval_, [this] { return stopping_ || rescheduled_; });
-      } while (rescheduled_ && !stopping_);
-    }
-  }
-
-  std::chrono::milliseconds interval_;
-  const std::function<void()> poll_;
-  const std::function<void()> interrupt_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  bool rescheduled_ = false;
-  std::thread thread_;
 };
 
 // topics.json, applied when it changes. An unchanged file is applied again every

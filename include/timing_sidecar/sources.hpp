@@ -42,7 +42,6 @@ class Sources {
  private:
   struct Metrics;
   class Health;
-  class PollLoop;
   class TopicsFile;
   class Dashboard;
   class TimerMetricsFile;
