@@ -1,5 +1,7 @@
 #include "timing_sidecar/file_watch.hpp"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -8,8 +10,11 @@ using namespace timing_sidecar;
 
 namespace {
 
+// One folder per process: CTest runs the test cases in parallel, each a process of its own.
 struct TempDir {
-  TempDir() : path(std::filesystem::temp_directory_path() / "timing_sidecar_file_watch") {
+  TempDir()
+      : path(std::filesystem::temp_directory_path() /
+             ("timing_sidecar_file_watch_" + std::to_string(getpid()))) {
     std::filesystem::remove_all(path);
     std::filesystem::create_directories(path);
   }

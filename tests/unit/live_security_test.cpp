@@ -2,6 +2,7 @@
 
 #include <crypt.h>
 #include <openssl/evp.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -11,8 +12,11 @@ using namespace timing_sidecar;
 
 namespace {
 
+// One folder per process: CTest runs the test cases in parallel, each a process of its own.
 struct Files {
-  Files() : dir(std::filesystem::temp_directory_path() / "timing_sidecar_live_security") {
+  Files()
+      : dir(std::filesystem::temp_directory_path() /
+            ("timing_sidecar_live_security_" + std::to_string(getpid()))) {
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
   }
