@@ -193,14 +193,16 @@ std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv)
       ->check(kByteSize);
   flags
       .value("--webhook.secret-file", config.webhook_secret_file,
-             "File holding the HMAC-SHA256 secret that signs webhook requests "
-             "(X-Timing-Signature); without it the webhook must listen on loopback")
+             "File holding the HMAC-SHA256 secrets that sign webhook requests "
+             "(X-Timing-Signature), one per line, re-read when it changes; without it the webhook "
+             "must listen on loopback")
       ->check(CLI::ExistingFile);
   flags.duration("--webhook.tolerance", config.webhook_tolerance_ms,
                  "How far a signed request's timestamp may be from now");
   flags
       .value("--web.config.file", config.web_config_file,
-             "TLS and basic auth, in the exporter-toolkit's web config format")
+             "TLS and basic auth, in the exporter-toolkit's web config format; re-read, with "
+             "the files it names, when they change")
       ->check(CLI::ExistingFile);
   flags
       .value("--web.threads", config.web_threads,

@@ -25,8 +25,8 @@ int run_notify(int argc, const char* const* argv) {
   int64_t timeout_ms = 10'000;
   app.add_option("--url", url, "The sidecar's webhook base URL")->capture_default_str();
   app.add_option("--secret-file", secret_file,
-                 "File with the secret shared with --webhook.secret-file; without it the request "
-                 "is sent unsigned (accepted on loopback only)")
+                 "File with the secret shared with --webhook.secret-file, signed with its first "
+                 "line; without it the request is sent unsigned (accepted on loopback only)")
       ->check(CLI::ExistingFile);
   app.add_option("--data", data, "The events JSON; read from standard input when absent");
   app.add_option("--cacert", ca_file, "CA certificate to verify an https sidecar with")
@@ -59,7 +59,7 @@ int run_notify(int argc, const char* const* argv) {
                               std::chrono::system_clock::now().time_since_epoch())
                               .count();
       headers.emplace(std::string(kSignatureHeader),
-                      sign_request(read_secret_file(secret_file), now, data));
+                      sign_request(read_secret_file(secret_file).front(), now, data));
     } catch (const std::exception& error) {
       std::cerr << "timing-sidecar notify: " << error.what() << "\n";
       return 2;

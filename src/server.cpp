@@ -21,13 +21,13 @@ void send(httplib::Response& res, const HttpReply& reply) {
   res.set_content(reply.body, "application/json");
 }
 
-std::unique_ptr<httplib::Server> make_listener(const WebConfig& web) {
-  if (!web.tls()) return std::make_unique<httplib::Server>();
-  auto server = std::make_unique<httplib::SSLServer>(web.cert_file.c_str(), web.key_file.c_str());
-  if (!server->is_valid()) {
-    throw std::runtime_error("cannot use TLS certificate " + web.cert_file + " with key " +
-                             web.key_file);
-  }
+std::unique_ptr<httplib::Server> make_listener(LiveSecurity& security) {
+  if (!security.tls()) return std::make_unique<httplib::Server>();
+  auto server = std::make_unique<httplib::SSLServer>([&security](SSL_CTX& context) {
+    security.tls_identity().serve_from(context);
+    return true;
+  });
+  if (!server->is_valid()) throw std::runtime_error("cannot create a TLS context");
   return server;
 }
 
@@ -102,15 +102,14 @@ void configure_listener(httplib::Server& server, int threads) {
       });
 }
 
-HttpServer::HttpServer(const Config& config, const ServerSecurity& security, Sidecar& sidecar,
+HttpServer::HttpServer(const Config& config, LiveSecurity& security, Sidecar& sidecar,
                        AfterIngest after_ingest)
     : config_(config),
-      webhook_secret_(security.webhook_secret),
-      basic_auth_(security.web.basic_auth_users),
+      security_(security),
       sidecar_(sidecar),
       after_ingest_(std::move(after_ingest)),
-      web_(make_listener(security.web)),
-      webhook_(make_listener(security.web)) {
+      web_(make_listener(security)),
+      webhook_(make_listener(security)) {
   configure_listener(*web_, config_.web_threads);
   configure_listener(*webhook_, config_.web_threads);
   webhook_->new_task_queue = [threads = static_cast<size_t>(config_.web_threads)] {
@@ -127,8 +126,9 @@ HttpServer::~HttpServer() {
 void HttpServer::route_web() {
   // Basic auth guards what the sidecar knows; the probes stay open for the kubelet.
   web_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (!basic_auth_.enabled() || req.path == "/healthz" || req.path == "/readyz" ||
-        basic_auth_.allows(req.get_header_value("Authorization"))) {
+    const std::shared_ptr<BasicAuth> basic_auth = security_.basic_auth();
+    if (!basic_auth->enabled() || req.path == "/healthz" || req.path == "/readyz" ||
+        basic_auth->allows(req.get_header_value("Authorization"))) {
       return httplib::Server::HandlerResponse::Unhandled;
     }
     res.status = 401;
@@ -167,7 +167,7 @@ void HttpServer::route_webhook() {
   // Runs before cpp-httplib reads the body: it enforces its payload limit only when a
   // Content-Length is given, and inflates compressed bodies without bound.
   auto refuse_unsafe_body = [this](const httplib::Request& req) -> std::optional<HttpReply> {
-    if (webhook_secret_.empty() && !is_loopback_host(req.remote_addr)) {
+    if (security_.webhook_secrets()->empty() && !is_loopback_host(req.remote_addr)) {
       return sidecar_.reject("unauthorized", 403,
                              "unsigned webhook requests are accepted from loopback only");
     }
@@ -220,10 +220,11 @@ void HttpServer::route_webhook() {
       });
   webhook_->set_payload_max_length(static_cast<size_t>(config_.webhook_max_body_bytes));
   webhook_->Post("/v1/events", [this](const httplib::Request& req, httplib::Response& res) {
-    if (!webhook_secret_.empty()) {
-      const SignatureCheck check = verify_request(
-          req.get_header_value(std::string(kSignatureHeader).c_str()), webhook_secret_, req.body,
-          unix_seconds(), config_.webhook_tolerance_ms / 1000);
+    const std::shared_ptr<const std::vector<std::string>> secrets = security_.webhook_secrets();
+    if (!secrets->empty()) {
+      const SignatureCheck check =
+          verify_request(req.get_header_value(std::string(kSignatureHeader).c_str()), *secrets,
+                         req.body, unix_seconds(), config_.webhook_tolerance_ms / 1000);
       if (check != SignatureCheck::kValid) {
         send(res, sidecar_.reject("unauthorized", 401, describe(check)));
         return;

@@ -58,7 +58,7 @@ std::string sign_request(std::string_view secret, int64_t unix_seconds, std::str
   return "t=" + timestamp + ",v1=" + hmac_sha256_hex(secret, signed_text(timestamp, body));
 }
 
-SignatureCheck verify_request(std::string_view header, std::string_view secret,
+SignatureCheck verify_request(std::string_view header, const std::vector<std::string>& secrets,
                               std::string_view body, int64_t now_seconds,
                               int64_t tolerance_seconds) {
   if (header.empty()) return SignatureCheck::kMissing;
@@ -82,21 +82,43 @@ SignatureCheck verify_request(std::string_view header, std::string_view secret,
   if (seconds < now_seconds - tolerance_seconds || seconds > now_seconds + tolerance_seconds) {
     return SignatureCheck::kOutsideTolerance;
   }
-  const std::string expected = hmac_sha256_hex(secret, signed_text(timestamp, body));
-  return CRYPTO_memcmp(expected.data(), signature.data(), expected.size()) == 0
-             ? SignatureCheck::kValid
-             : SignatureCheck::kMismatch;
+  const std::string text = signed_text(timestamp, body);
+  for (const std::string& secret : secrets) {
+    const std::string expected = hmac_sha256_hex(secret, text);
+    if (CRYPTO_memcmp(expected.data(), signature.data(), expected.size()) == 0) {
+      return SignatureCheck::kValid;
+    }
+  }
+  return SignatureCheck::kMismatch;
 }
 
-std::string read_secret_file(const std::string& path) {
+SignatureCheck verify_request(std::string_view header, std::string_view secret,
+                              std::string_view body, int64_t now_seconds,
+                              int64_t tolerance_seconds) {
+  return verify_request(header, std::vector<std::string>{std::string(secret)}, body, now_seconds,
+                        tolerance_seconds);
+}
+
+std::vector<std::string> parse_secrets(std::string_view content) {
+  std::vector<std::string> secrets;
+  while (!content.empty()) {
+    const size_t newline = content.find('\n');
+    std::string_view line = content.substr(0, newline);
+    content = newline == std::string_view::npos ? std::string_view{} : content.substr(newline + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!line.empty()) secrets.emplace_back(line);
+  }
+  return secrets;
+}
+
+std::vector<std::string> read_secret_file(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file) throw std::runtime_error("cannot read --webhook.secret-file " + path);
   std::ostringstream content;
   content << file.rdbuf();
-  std::string secret = content.str();
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-  if (secret.empty()) throw std::runtime_error("--webhook.secret-file " + path + " is empty");
-  return secret;
+  std::vector<std::string> secrets = parse_secrets(content.str());
+  if (secrets.empty()) throw std::runtime_error("--webhook.secret-file " + path + " is empty");
+  return secrets;
 }
 
 }  // namespace timing_sidecar

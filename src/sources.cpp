@@ -20,6 +20,7 @@
 #include <variant>
 #include <vector>
 
+#include "poll_loop.hpp"
 #include "timing_sidecar/log.hpp"
 #include "timing_sidecar/reconciler.hpp"
 #include "timing_sidecar/rocketmq_files.hpp"
@@ -167,46 +168,6 @@ class Sources::Health {
   bool warned_invalid_names_ = false;
 };
 
-// Runs `poll` at once and then every interval on a thread of its own. Its destructor calls
-// `interrupt` (to cut a request in flight) and returns once the thread has.
-class Sources::PollLoop {
- public:
-  PollLoop(int64_t interval_ms, std::function<void()> poll, std::function<void()> interrupt = {})
-      : interval_(interval_ms),
-        poll_(std::move(poll)),
-        interrupt_(std::move(interrupt)),
-        thread_([this] { run(); }) {}
-
-  ~PollLoop() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    if (interrupt_) interrupt_();
-    thread_.join();
-  }
-
- private:
-  void run() {
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      lock.unlock();
-      poll_();
-      lock.lock();
-      wake_.wait_for(lock, interval_, [this] { return stopping_; });
-    }
-  }
-
-  const std::chrono::milliseconds interval_;
-  const std::function<void()> poll_;
-  const std::function<void()> interrupt_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
-};
-
 // topics.json, applied when it changes. An unchanged file is applied again every
 // --broker.resync-interval: it is still the broker's word, and a list the drop-ratio valve held
 // back needs a next list to be confirmed. A file speaks for the moment it was written (its
@@ -226,6 +187,8 @@ class Sources::TopicsFile {
                     "topics_file"),
         health_(std::move(health)),
         loop_(config.sources_poll_interval_ms, [this] { poll(); }) {}
+
+  void set_poll_interval_ms(int64_t interval_ms) { loop_.set_interval_ms(interval_ms); }
 
  private:
   void poll() {
@@ -281,6 +244,8 @@ class Sources::Dashboard {
         loop_(
             config.sources_poll_interval_ms, [this] { poll(); }, [this] { client_.cancel(); }) {}
 
+  void set_poll_interval_ms(int64_t interval_ms) { loop_.set_interval_ms(interval_ms); }
+
  private:
   void poll() {
     const int64_t requested_at_ms = clock_.now_ms();
@@ -321,6 +286,8 @@ class Sources::TimerMetricsFile {
         path_(config.timer_metrics_file),
         health_(std::move(health)),
         loop_(config.sources_poll_interval_ms, [this] { poll(); }) {}
+
+  void set_poll_interval_ms(int64_t interval_ms) { loop_.set_interval_ms(interval_ms); }
 
  private:
   void poll() {
@@ -420,6 +387,12 @@ Sources::Sources(const Config& config, Sidecar& sidecar, std::function<void()> a
 }
 
 Sources::~Sources() = default;
+
+void Sources::set_poll_interval_ms(int64_t interval_ms) {
+  if (topics_file_) topics_file_->set_poll_interval_ms(interval_ms);
+  if (dashboard_) dashboard_->set_poll_interval_ms(interval_ms);
+  if (timer_metrics_) timer_metrics_->set_poll_interval_ms(interval_ms);
+}
 
 std::function<void()> Sources::expect_first_state() {
   awaiting_first_state_.fetch_add(1);

@@ -9,15 +9,16 @@
 
 #include "timing_sidecar/background.hpp"
 #include "timing_sidecar/config.hpp"
+#include "timing_sidecar/config_reload.hpp"
 #include "timing_sidecar/demo.hpp"
 #include "timing_sidecar/durability.hpp"
+#include "timing_sidecar/live_security.hpp"
 #include "timing_sidecar/log.hpp"
 #include "timing_sidecar/notify.hpp"
+#include "timing_sidecar/reload_status.hpp"
 #include "timing_sidecar/server.hpp"
 #include "timing_sidecar/sidecar.hpp"
-#include "timing_sidecar/signature.hpp"
 #include "timing_sidecar/sources.hpp"
-#include "timing_sidecar/web_config.hpp"
 
 using namespace timing_sidecar;
 
@@ -30,25 +31,71 @@ std::string display_url(const std::string& listen_address, bool tls, int port, c
   return (tls ? "https://" : "http://") + host + ":" + std::to_string(port) + path;
 }
 
+// How often the web config, the files it names and the webhook secret file are checked for a
+// change (a stat each).
+constexpr int64_t kSecurityFilesCheckIntervalMs = 1000;
+
+std::string join(const std::vector<std::string>& names) {
+  std::string text;
+  for (const std::string& name : names) text += (text.empty() ? "" : ",") + name;
+  return text;
+}
+
+// SIGHUP: the command line, --config and the environment read again, and what can change on a
+// running sidecar applied. A config that does not parse leaves everything as it is.
+void reload_config(int argc, char** argv, Config& running, PeriodicTask& sweep, Sources& sources,
+                   ReloadStatus& status) {
+  auto parsed = parse_config(argc, argv);
+  if (auto* exit = std::get_if<ConfigExit>(&parsed)) {
+    std::string error = exit->output;
+    while (!error.empty() && error.back() == '\n') error.pop_back();
+    log(LogLevel::kWarn, "config not reloaded: keeping the running one", {{"error", error}});
+    status.record("config", false);
+    return;
+  }
+  const Config& reread = std::get<Config>(parsed);
+  const ConfigChanges changes = compare_configs(running, reread);
+  configure_logging(reread.log_level, reread.log_format);
+  if (reread.reconcile_interval_ms != running.reconcile_interval_ms) {
+    sweep.set_interval_ms(reread.reconcile_interval_ms);
+  }
+  if (reread.sources_poll_interval_ms != running.sources_poll_interval_ms) {
+    sources.set_poll_interval_ms(reread.sources_poll_interval_ms);
+  }
+  running.log_level = reread.log_level;
+  running.log_format = reread.log_format;
+  running.reconcile_interval_ms = reread.reconcile_interval_ms;
+  running.sources_poll_interval_ms = reread.sources_poll_interval_ms;
+  if (!changes.need_restart.empty()) {
+    log(LogLevel::kWarn, "config changes need a restart: left as they are until then",
+        {{"flags", join(changes.need_restart)}});
+  }
+  log(LogLevel::kInfo, "config reloaded",
+      {{"applied", changes.applied.empty() ? "nothing changed" : join(changes.applied)}});
+  status.record("config", true);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "notify") return run_notify(argc - 1, argv + 1);
+  // Every thread started from here on inherits the mask; only sigwait below sees the signals. A
+  // SIGHUP is never the default action, which ends the process, even before the loop waits.
+  sigset_t handled_signals;
+  sigemptyset(&handled_signals);
+  sigaddset(&handled_signals, SIGINT);
+  sigaddset(&handled_signals, SIGTERM);
+  sigaddset(&handled_signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &handled_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
   auto parsed = parse_config(argc, argv);
   if (auto* exit = std::get_if<ConfigExit>(&parsed)) {
     std::fputs(exit->output.c_str(), exit->code == 0 ? stdout : stderr);
     return exit->code;
   }
-  const Config& config = std::get<Config>(parsed);
+  Config config = std::get<Config>(parsed);
   configure_logging(config.log_level, config.log_format);
-
-  // Every thread started from here on inherits the mask; only sigwait below sees the signals.
-  sigset_t shutdown_signals;
-  sigemptyset(&shutdown_signals);
-  sigaddset(&shutdown_signals, SIGINT);
-  sigaddset(&shutdown_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &shutdown_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
 
   SystemClock system_clock;
   // Inputs are applied, and replayed after a crash, at the time journaled with them.
@@ -83,19 +130,21 @@ int main(int argc, char** argv) {
   }
   TimerDriver timer_driver(sidecar.engine());
   PeriodicTask sweep(config.reconcile_interval_ms, [&sidecar] { sidecar.sweep(); });
-  ServerSecurity security;
+  ReloadStatus reload_status(sidecar.metrics().registry(), sidecar.engine().config().labels,
+                             system_clock);
+  std::unique_ptr<LiveSecurity> security;
   std::unique_ptr<HttpServer> server;
   try {
-    if (!config.webhook_secret_file.empty()) {
-      security.webhook_secret = read_secret_file(config.webhook_secret_file);
-    }
-    if (!config.web_config_file.empty()) security.web = load_web_config(config.web_config_file);
-    server = std::make_unique<HttpServer>(config, security, sidecar,
+    security = std::make_unique<LiveSecurity>(config.web_config_file, config.webhook_secret_file,
+                                              reload_status);
+    server = std::make_unique<HttpServer>(config, *security, sidecar,
                                           [&timer_driver] { timer_driver.poke(); });
   } catch (const std::exception& failure) {
     log(LogLevel::kError, "cannot start", {{"error", failure.what()}});
     return 1;
   }
+  PeriodicTask security_files(kSecurityFilesCheckIntervalMs,
+                              [&security] { security->reload(false); });
   std::string error;
   if (!server->start(&error)) {
     log(LogLevel::kError, "cannot start", {{"error", error}});
@@ -103,11 +152,11 @@ int main(int argc, char** argv) {
   }
   log(LogLevel::kInfo, "timing-sidecar started",
       {{"version", TIMING_SIDECAR_VERSION},
-       {"web", display_url(config.web_listen_address, security.web.tls(), server->web_port(), "")},
+       {"web", display_url(config.web_listen_address, security->tls(), server->web_port(), "")},
        {"webhook",
-        display_url(config.webhook_listen_address, security.web.tls(), server->webhook_port(), "")},
-       {"tls", security.web.tls() ? "on" : "off"},
-       {"webhook_auth", security.webhook_secret.empty() ? "loopback only" : "signed"},
+        display_url(config.webhook_listen_address, security->tls(), server->webhook_port(), "")},
+       {"tls", security->tls() ? "on" : "off"},
+       {"webhook_auth", security->webhook_secrets()->empty() ? "loopback only" : "signed"},
        {"state", state}});
 
   std::unique_ptr<Sources> sources;
@@ -123,13 +172,17 @@ int main(int argc, char** argv) {
     demo = std::make_unique<DemoBroker>(sidecar, clock, [&timer_driver] { timer_driver.poke(); });
     std::printf(
         "timing-sidecar demo: metrics at %s\n",
-        display_url(config.web_listen_address, security.web.tls(), server->web_port(), "/metrics")
+        display_url(config.web_listen_address, security->tls(), server->web_port(), "/metrics")
             .c_str());
     std::fflush(stdout);
   }
 
   int signal_number = 0;
-  sigwait(&shutdown_signals, &signal_number);
+  while (sigwait(&handled_signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    log(LogLevel::kInfo, "reloading", {{"signal", "SIGHUP"}});
+    reload_config(argc, argv, config, sweep, *sources, reload_status);
+    security->reload(true);
+  }
   log(LogLevel::kInfo, "shutting down",
       {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
   demo.reset();

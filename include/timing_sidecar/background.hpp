@@ -37,6 +37,9 @@ class PeriodicTask {
   PeriodicTask(int64_t interval_ms, std::function<void()> task);
   ~PeriodicTask();
 
+  // The next run comes `interval_ms` from now.
+  void set_interval_ms(int64_t interval_ms);
+
  private:
   void run();
 
@@ -45,6 +48,7 @@ class PeriodicTask {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool rescheduled_ = false;
   std::thread thread_;
 };
 

@@ -10,20 +10,14 @@
 #include <thread>
 
 #include "timing_sidecar/config.hpp"
+#include "timing_sidecar/live_security.hpp"
 #include "timing_sidecar/sidecar.hpp"
-#include "timing_sidecar/web_config.hpp"
 
 namespace httplib {
 class Server;
 }
 
 namespace timing_sidecar {
-
-// Secrets and certificates, read by the caller (I/O stays at the edge).
-struct ServerSecurity {
-  std::string webhook_secret;  // empty: unsigned requests, loopback peers only
-  WebConfig web;
-};
 
 // What both listeners share: TCP_NODELAY, timeouts that free the threads of idle or stalled
 // connections, `threads` workers, and a plain 500 when a handler throws.
@@ -34,8 +28,9 @@ class HttpServer {
   // Called after each accepted webhook batch (e.g. to wake the timer driver).
   using AfterIngest = std::function<void()>;
 
-  // Throws std::runtime_error when the TLS certificate or key cannot be used.
-  HttpServer(const Config& config, const ServerSecurity& security, Sidecar& sidecar,
+  // Each request and handshake uses `security` as it is at that moment; it must outlive the
+  // server. Throws std::runtime_error when a listener cannot be set up.
+  HttpServer(const Config& config, LiveSecurity& security, Sidecar& sidecar,
              AfterIngest after_ingest);
   ~HttpServer();
 
@@ -51,8 +46,7 @@ class HttpServer {
   void route_webhook();
 
   Config config_;
-  std::string webhook_secret_;
-  BasicAuth basic_auth_;
+  LiveSecurity& security_;
   Sidecar& sidecar_;
   AfterIngest after_ingest_;
   std::unique_ptr<httplib::Server> web_;

@@ -35,10 +35,13 @@ class Sources {
   Sources(const Sources&) = delete;
   Sources& operator=(const Sources&) = delete;
 
+  // --sources.poll-interval reloaded: each file and the dashboard are next polled this long from
+  // now, and this often after.
+  void set_poll_interval_ms(int64_t interval_ms);
+
  private:
   struct Metrics;
   class Health;
-  class PollLoop;
   class TopicsFile;
   class Dashboard;
   class TimerMetricsFile;

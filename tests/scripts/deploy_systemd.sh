@@ -37,6 +37,7 @@ def values(section, key):
 required = {
     ("Service", "ExecStart"): "/usr/bin/timing-sidecar --config /etc/timing-sidecar/config.toml",
     ("Service", "Restart"): "on-failure",
+    ("Service", "ExecReload"): "/bin/kill -HUP $MAINPID",
     ("Service", "DynamicUser"): "yes",
     ("Service", "StateDirectory"): "timing-sidecar",
     ("Service", "ProtectSystem"): "strict",

@@ -36,3 +36,25 @@ TEST_CASE("signature: missing and malformed headers", "[signature]") {
         SignatureCheck::kMalformed);
   CHECK(verify_request("t=0,v1=abcd", "k", "b", 0, 300) == SignatureCheck::kMalformed);
 }
+
+TEST_CASE("signature: a secret file holds one secret per line, blank lines skipped",
+          "[signature]") {
+  CHECK(parse_secrets("only\n") == std::vector<std::string>{"only"});
+  CHECK(parse_secrets("new\r\n\nold") == std::vector<std::string>{"new", "old"});
+  CHECK(parse_secrets(" spaced secret \n") == std::vector<std::string>{" spaced secret "});
+  CHECK(parse_secrets("\n\r\n").empty());
+}
+
+TEST_CASE("signature: during a rotation a signature under any secret verifies", "[signature]") {
+  const std::string body = R"({"type":"topic.created","topic":"orders"})";
+  const std::vector<std::string> both = {"new", "old"};
+  for (const char* secret : {"new", "old"}) {
+    CHECK(verify_request(sign_request(secret, 1'800'000'000, body), both, body, 1'800'000'000,
+                         300) == SignatureCheck::kValid);
+  }
+  const std::vector<std::string> rotated = {"new"};
+  CHECK(verify_request(sign_request("old", 1'800'000'000, body), rotated, body, 1'800'000'000,
+                       300) == SignatureCheck::kMismatch);
+  CHECK(verify_request(sign_request("old", 1'800'000'000, body), std::vector<std::string>{}, body,
+                       1'800'000'000, 300) == SignatureCheck::kMismatch);
+}
