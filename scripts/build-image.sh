@@ -62,8 +62,8 @@ make_rootfs() {
   echo "build-image: debootstrap --variant=minbase bookworm from $mirror"
   debootstrap --variant=minbase bookworm "$rootfs.tmp" "$mirror" >"$rootfs.log" 2>&1 ||
     { tail -n 20 "$rootfs.log" >&2; exit 1; }
-  # the same suites as the host (updates and security too), so both stages get its fixes
-  if [ -n "${DEBIAN_MIRROR:-}" ] || [ -z "$sources" ]; then
+  # the same suites as the host's apt (updates and security too)
+  if [ -n "${DEBIAN_MIRROR:-}" ]; then
     echo "deb $mirror bookworm main" >"$rootfs.tmp/etc/apt/sources.list"
   else
     awk '{print "deb " $1 " " $2 " " $3}' <<<"$sources" >"$rootfs.tmp/etc/apt/sources.list"
@@ -78,6 +78,12 @@ path-exclude /usr/share/locale/*
 path-exclude /usr/share/groff/*
 path-exclude /usr/share/lintian/*
 EOF
+  # the fixes of -updates and -security that debootstrap (bookworm only) did not take
+  DEBIAN_FRONTEND=noninteractive chroot "$rootfs.tmp" sh -c 'apt-get update && apt-get -y upgrade' \
+    >>"$rootfs.log" 2>&1 ||
+    { tail -n 20 "$rootfs.log" >&2; exit 1; }
+  # the build machine's name and resolver stay out (podman and Kubernetes mount their own)
+  rm -f "$rootfs.tmp/etc/resolv.conf" "$rootfs.tmp/etc/hostname"
   find "$rootfs.tmp/usr/share/doc" -mindepth 1 ! -type d ! -name copyright -delete
   find "$rootfs.tmp/usr/share/doc" -mindepth 1 -type d -empty -delete
   rm -rf "$rootfs.tmp"/usr/share/{man,info,locale,groff,lintian}/* \
