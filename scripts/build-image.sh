@@ -44,10 +44,12 @@ done
 [ "$(id -u)" -eq 0 ] || { echo "build-image: run as root (podman's rootful mode)" >&2; exit 1; }
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$repo/deploy/container/containers.conf}
 
-# The host's Debian sources as apt has them: "URI RELEASE COMPONENT" per line.
+# The host's Debian bookworm sources as apt has them (by codename, so that a sources.list naming
+# "oldstable" counts too): "URI CODENAME COMPONENT" per line.
 debian_sources() {
-  apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' 'Created-By: Packages' |
-    awk '$2 ~ /^bookworm(-updates|-security)?$/' | sort -u
+  apt-get indextargets --format '$(ORIGIN) $(REPO_URI) $(CODENAME) $(COMPONENT)' \
+    'Created-By: Packages' | awk '$1 == "Debian" && $3 ~ /^bookworm(-updates|-security)?$/ {
+      print $2, $3, $4 }' | sort -u
 }
 
 make_rootfs() {

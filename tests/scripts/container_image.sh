@@ -3,8 +3,8 @@
 # seconds when an earlier run in the same CI job or session built the same sources), checks the
 # archive --save writes, its labels and size, then runs it with podman on free loopback ports:
 # posts events to the webhook, reads /metrics, /healthz and /readyz, checks that the process
-# runs as uid 65532 (the manifests' runAsUser) and keeps its journal in the image's state volume,
-# and that SIGTERM stops it cleanly within a second.
+# runs as uid 65532 (the manifests' runAsUser) and, on a read-only root filesystem, keeps its
+# journal in the image's state volume, and that SIGTERM stops it cleanly within a second.
 # CTest runs it as `bash tests/scripts/container_image.sh <timing-sidecar> <broker-sim>` from the
 # repository root; the arguments are not used (the image builds its own binary). Exits 77, which
 # tests/CMakeLists.txt declares as the skip code, where podman cannot run.
@@ -56,10 +56,12 @@ echo "$out"
 
 echo "== run it on free loopback ports"
 # start_sidecar (lib.sh) runs $SIDECAR with its listen flags; podman run stays attached, passes
-# the container's stderr through and forwards signals to it.
+# the container's stderr through and forwards signals to it. Hardened as the manifests run it:
+# read-only root filesystem, no capabilities, no privilege escalation.
 cat >"$TMP/sidecar-in-container" <<EOF
 #!/bin/sh
-exec podman run --rm --name $name --network=host $image "\$@"
+exec podman run --rm --name $name --network=host --read-only --cap-drop=all \\
+  --security-opt=no-new-privileges $image "\$@"
 EOF
 chmod +x "$TMP/sidecar-in-container"
 SIDECAR=$TMP/sidecar-in-container
