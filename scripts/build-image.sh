@@ -57,7 +57,8 @@ make_rootfs() {
   sources=$(debian_sources)
   mirror=${DEBIAN_MIRROR:-$(awk '$2 == "bookworm" {print $1; exit}' <<<"$sources")}
   [ -n "$mirror" ] || {
-    echo "build-image: apt has no Debian bookworm source here; set DEBIAN_MIRROR" >&2
+    echo "build-image: apt knows no Debian bookworm source here (after apt-get update);" \
+      "set DEBIAN_MIRROR" >&2
     exit 1
   }
   rm -rf "$rootfs.tmp"
