@@ -127,6 +127,7 @@ class NullObserver final : public EngineObserver {
   void on_series_removed(std::string_view, size_t) override {}
   void on_delivery_lateness(double) override {}
   void on_timers_fired(size_t) override {}
+  void on_tombstones_forgotten(const ForgottenTombstones&) override {}
 };
 
 EngineConfig engine_config_for(size_t topics) {

@@ -11,6 +11,8 @@ PACKAGES=(
   zlib1g-dev libssl-dev libyaml-cpp-dev libcrypt-dev
   # tests: the real Prometheus and promtool, curl, jq, YAML lint, python3 for the tools
   prometheus curl jq yamllint python3 python3-yaml dpkg-dev openssl
+  # deploy_deb: CPack's shlibdeps runs `file`; deploy_systemd: systemd-analyze verify
+  file systemd
   # sanitizers and fuzzing (clang's runtime; llvm-symbolizer for the fuzzers' stack traces),
   # benchmarks and profiling
   clang libclang-rt-14-dev llvm wrk hyperfine valgrind

@@ -42,10 +42,52 @@ TopicId TopicNames::intern(std::string_view name, uint32_t hash) {
     grow();
     slot = slot_for(name, hash);
   }
-  const auto id = static_cast<TopicId>(names_.size());
-  names_.push_back(store(name));
+  TopicId id;
+  if (free_ids_.empty()) {
+    id = static_cast<TopicId>(names_.size());
+    names_.push_back(store(name));
+  } else {
+    id = free_ids_.back();
+    free_ids_.pop_back();
+    names_[id] = store(name);
+  }
   slots_[slot] = {hash, id};
   return id;
+}
+
+void TopicNames::release(TopicId id) {
+  const std::string_view name = names_[id];
+  const size_t mask = slots_.size() - 1;
+  size_t hole = slot_for(name, hash_of(name));
+  // Backward-shift deletion: later names of the probe run move up into the hole, so that every
+  // lookup still finds its name before the first empty slot.
+  for (size_t next = (hole + 1) & mask; slots_[next].id != kAbsent; next = (next + 1) & mask) {
+    const size_t home = home_slot(slots_[next].hash);
+    // `next` may move to the hole unless its home lies cyclically in (hole, next].
+    const bool home_after_hole =
+        hole <= next ? (hole < home && home <= next) : (hole < home || home <= next);
+    if (!home_after_hole) {
+      slots_[hole] = slots_[next];
+      hole = next;
+    }
+  }
+  slots_[hole] = Slot{};
+  released_bytes_ += name.size();
+  names_[id] = {};
+  free_ids_.push_back(id);
+}
+
+void TopicNames::compact() {
+  if (released_bytes_ < kChunkBytes || released_bytes_ * 2 < stored_bytes_) return;
+  std::vector<std::unique_ptr<char[]>> old = std::move(chunks_);
+  chunks_.clear();
+  chunk_next_ = nullptr;
+  chunk_free_ = 0;
+  stored_bytes_ = 0;
+  released_bytes_ = 0;
+  for (std::string_view& name : names_) {
+    if (!name.empty()) name = store(name);
+  }
 }
 
 void TopicNames::grow() {
@@ -74,6 +116,7 @@ std::string_view TopicNames::store(std::string_view name) {
   std::memcpy(stored, name.data(), name.size());
   chunk_next_ += name.size();
   chunk_free_ -= name.size();
+  stored_bytes_ += name.size();
   return {stored, name.size()};
 }
 
@@ -98,20 +141,70 @@ bool not_newer(const std::optional<int64_t>& event, const std::optional<int64_t>
 
 }  // namespace
 
-Catalog::Catalog(std::shared_ptr<TopicNames> names) : names_(std::move(names)) {}
+Catalog::Catalog(std::shared_ptr<TopicNames> names, TombstonePolicy policy)
+    : names_(std::move(names)), policy_(policy) {}
+
+bool Catalog::expired(const Entry& entry, int64_t now_ms) const {
+  return policy_.retention_ms > 0 && (entry.flags_ & Entry::kKnown) != 0 && !entry.live() &&
+         now_ms - entry.deleted_ms_ >= policy_.retention_ms;
+}
+
+bool Catalog::is_current(const DeletionRecord& record) const {
+  const Entry& entry = entries_[record.topic];
+  return (entry.flags_ & Entry::kKnown) != 0 && !entry.live() &&
+         entry.deleted_ms_ == record.deleted_ms;
+}
+
+void Catalog::forget_if_expired(TopicId topic, int64_t now_ms) {
+  // Forgotten, as the sweep would have let it be: the topic starts afresh.
+  if (topic < entries_.size() && expired(entries_[topic], now_ms)) {
+    forget(topic);
+    ++forgotten_.expired;
+  }
+}
+
+void Catalog::sort_deletions() {
+  std::stable_sort(
+      deletions_.begin(), deletions_.end(),
+      [](const DeletionRecord& a, const DeletionRecord& b) { return a.deleted_ms < b.deleted_ms; });
+  deletions_sorted_ = true;
+}
+
+void Catalog::forget(TopicId topic) {
+  entries_[topic] = Entry{};
+  --known_;
+}
+
+void Catalog::evict_beyond_bound() {
+  if (!deletions_sorted_) sort_deletions();
+  while (tombstone_count() > policy_.max_tombstones && !deletions_.empty()) {
+    const DeletionRecord record = deletions_.front();
+    deletions_.pop_front();
+    if (!is_current(record)) continue;
+    forget(record.topic);
+    evicted_.push_back(record.topic);
+    ++forgotten_.evicted;
+  }
+}
 
 void Catalog::restore(std::string_view topic, const SavedEntry& saved) {
   bool created;
-  Entry& entry = entry_for(names_->intern(topic), &created);
+  const TopicId id = names_->intern(topic);
+  Entry& entry = entry_for(id, &created);
   if (entry.live() != saved.live) live_ += saved.live ? 1 : -1;
   entry.set(Entry::kLive, saved.live);
   entry.set_revision(Entry::kHasCreatedRevision, entry.created_revision_, saved.created_revision);
   entry.set_revision(Entry::kHasDeletedRevision, entry.deleted_revision_, saved.deleted_revision);
+  entry.set(Entry::kDeletedRevisionIsBound, saved.deleted_revision_is_bound);
   entry.set_revision(Entry::kHasFirstSeenRevision, entry.first_seen_revision_,
                      saved.first_seen_revision);
   entry.first_seen_ms_ = saved.first_seen_ms;
   entry.deleted_ms_ = saved.deleted_ms;
   entry.list_epoch_ = saved.list_epoch;
+  if (!saved.live) {
+    deletions_.push_back({saved.deleted_ms, id});
+    deletions_sorted_ = false;
+  }
 }
 
 Catalog::Entry& Catalog::entry_for(TopicId topic, bool* created) {
@@ -125,27 +218,66 @@ Catalog::Entry& Catalog::entry_for(TopicId topic, bool* created) {
   return entry;
 }
 
+// Revision knowledge only moves forward: an event without a revision keeps what is known of the
+// topic's revisions. Such an event is placed after everything already known of the topic, so a
+// life it begins begins after the deletion, and a deletion it reports is newer than every
+// revision held for the topic.
+
 void Catalog::begin_life(Entry& entry, EventType type, std::optional<int64_t> revision,
                          int64_t now_ms) {
+  std::optional<int64_t> life_floor = type == EventType::kTopicCreated ? revision : std::nullopt;
+  if (!revision && type == EventType::kTopicCreated && entry.deleted_revision()) {
+    life_floor = *entry.deleted_revision() + 1;
+  }
   if (!entry.live()) ++live_;
   entry.set(Entry::kLive, true);
-  entry.set_revision(Entry::kHasCreatedRevision, entry.created_revision_,
-                     type == EventType::kTopicCreated ? revision : std::nullopt);
+  entry.set_revision(Entry::kHasCreatedRevision, entry.created_revision_, life_floor);
   entry.set_revision(Entry::kHasFirstSeenRevision, entry.first_seen_revision_, revision);
   entry.first_seen_ms_ = now_ms;
 }
 
 void Catalog::end_life(Entry& entry, std::optional<int64_t> revision, int64_t now_ms) {
+  entry.deleted_ms_ = now_ms;
+  if (revision) {
+    entry.set_revision(Entry::kHasDeletedRevision, entry.deleted_revision_, revision);
+    entry.set(Entry::kDeletedRevisionIsBound, false);
+  } else if (entry.live()) {
+    std::optional<int64_t> known = entry.deleted_revision();
+    for (const std::optional<int64_t>& held :
+         {entry.created_revision(), entry.first_seen_revision()}) {
+      if (held && (!known || *held > *known)) known = held;
+    }
+    entry.set_revision(Entry::kHasDeletedRevision, entry.deleted_revision_, known);
+    entry.set(Entry::kDeletedRevisionIsBound, known.has_value());
+  }
   if (entry.live()) --live_;
   entry.set(Entry::kLive, false);
-  entry.set_revision(Entry::kHasDeletedRevision, entry.deleted_revision_, revision);
-  entry.deleted_ms_ = now_ms;
+  deletions_.push_back({now_ms, static_cast<TopicId>(&entry - entries_.data())});
+  // Records of topics revived or deleted again wait for their turn; when they outnumber the
+  // tombstones, the stale ones are dropped at once, so records stay bounded by tombstones.
+  if (deletions_.size() > 2 * tombstone_count() + 1024) {
+    deletions_.erase(
+        std::remove_if(deletions_.begin(), deletions_.end(),
+                       [&](const DeletionRecord& record) { return !is_current(record); }),
+        deletions_.end());
+  }
+  evict_beyond_bound();
 }
 
 bool Catalog::seen_before(const Entry& entry, const ListStamp& stamp) {
   const std::optional<int64_t> first_seen_revision = entry.first_seen_revision();
   if (first_seen_revision && stamp.revision) return *first_seen_revision <= *stamp.revision;
   return entry.first_seen_ms_ < stamp.requested_at_ms;
+}
+
+bool Catalog::taken_after_deletion(const Entry& entry, const ListStamp& stamp) {
+  const std::optional<int64_t> deleted_revision = entry.deleted_revision();
+  if (deleted_revision && stamp.revision) {
+    if (*stamp.revision <= *deleted_revision) return false;
+    // A bound only says the deletion is newer: a list above it may still predate the deletion.
+    if (!entry.deleted_revision_is_bound()) return true;
+  }
+  return stamp.requested_at_ms > entry.deleted_ms_;
 }
 
 ListVerdict Catalog::admit_listed(std::string_view topic, const ListStamp& stamp, uint32_t epoch,
@@ -156,15 +288,12 @@ ListVerdict Catalog::admit_listed(std::string_view topic, const ListStamp& stamp
 ListVerdict Catalog::admit_listed(TopicId topic, const ListStamp& stamp, uint32_t epoch,
                                   int64_t now_ms) {
   bool is_new = false;
+  forget_if_expired(topic, now_ms);
   Entry& entry = entry_for(topic, &is_new);
   entry.list_epoch_ = epoch;
   if (entry.live()) return ListVerdict::kAlreadyLive;
   if (!is_new) {
-    const std::optional<int64_t> deleted_revision = entry.deleted_revision();
-    const bool taken_after_deletion = deleted_revision && stamp.revision
-                                          ? *stamp.revision > *deleted_revision
-                                          : stamp.requested_at_ms > entry.deleted_ms_;
-    if (!taken_after_deletion) return ListVerdict::kStillDeleted;
+    if (!taken_after_deletion(entry, stamp)) return ListVerdict::kStillDeleted;
   }
   begin_life(entry, EventType::kTopicCreated, stamp.revision, now_ms);
   return is_new ? ListVerdict::kCreated : ListVerdict::kRevived;
@@ -186,6 +315,7 @@ Verdict Catalog::admit(const Event& event, int64_t now_ms) {
 
 Verdict Catalog::admit(TopicId topic, const Event& event, int64_t now_ms) {
   bool is_new = false;
+  forget_if_expired(topic, now_ms);
   Entry& entry = entry_for(topic, &is_new);
   switch (event.type) {
     case EventType::kTopicCreated:

@@ -244,6 +244,15 @@ std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv)
       .value("--max-topics", config.max_topics,
              "Events that would track a topic beyond this many are ignored and counted")
       ->check(CLI::PositiveNumber);
+  int64_t tombstone_retention_ms = -1;  // -1: derived from --timer.max-delay
+  flags
+      .duration("--tombstone.retention", tombstone_retention_ms,
+                "How long a deleted topic is remembered so that late events cannot revive it")
+      ->default_str("timer.max-delay + 1d");
+  flags
+      .value("--max-tombstones", config.max_tombstones,
+             "Deleted topics remembered at most; beyond it the oldest are forgotten first")
+      ->check(CLI::PositiveNumber);
   std::string log_level = "info";
   flags.value("--log.level", log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
@@ -292,6 +301,10 @@ std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv)
     return fail("--timer.max-delay must be at least --timer.precision");
   }
   if (config.reconcile_interval_ms < 1) return fail("--reconcile.interval must be positive");
+  config.tombstone_retention_ms =
+      tombstone_retention_ms == -1 ? config.timer_max_delay_ms + Config::kTombstoneRetentionMarginMs
+                                   : tombstone_retention_ms;
+  if (config.tombstone_retention_ms < 1) return fail("--tombstone.retention must be positive");
   if (config.webhook_secret_file.empty() &&
       !is_loopback_host(parse_listen_address(config.webhook_listen_address)->host)) {
     return fail("--webhook.listen-address " + config.webhook_listen_address +

@@ -25,7 +25,13 @@ Engine::Engine(const EngineConfig& config, const Clock& clock, EngineObserver& o
       clock_(clock),
       observer_(observer),
       writer_(config_.labels, config_.snapshot_per_topic) {
-  for (auto& shard : shards_) shard = std::make_unique<Shard>(config_.scheduler, clock_.now_ms());
+  TombstonePolicy per_shard = config_.tombstones;
+  if (per_shard.max_tombstones != SIZE_MAX) {
+    per_shard.max_tombstones = std::max<size_t>(1, per_shard.max_tombstones / kShardCount);
+  }
+  for (auto& shard : shards_) {
+    shard = std::make_unique<Shard>(config_.scheduler, per_shard, clock_.now_ms());
+  }
 }
 
 Engine::~Engine() = default;
@@ -275,23 +281,57 @@ std::optional<int64_t> Engine::next_wakeup_ms() const {
   return earliest;
 }
 
+size_t Engine::drop_condemned(Shard& shard, size_t& removed_series) {
+  size_t dropped = 0;
+  for (TopicId topic : shard.condemned) {
+    // Revived since, or deleted (and its series dropped) by an event.
+    if (shard.catalog.is_live(topic)) continue;
+    if (auto slot = shard.store.find(topic)) {
+      removed_series += drop_topic(shard, *slot);
+      ++dropped;
+    }
+  }
+  shard.condemned.clear();
+  return dropped;
+}
+
 size_t Engine::reconcile() {
   size_t dropped = 0;
   size_t removed_series = 0;
   for (auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
-    for (TopicId topic : shard->condemned) {
-      // Revived since, or deleted (and its series dropped) by an event.
-      if (shard->catalog.is_live(topic)) continue;
-      if (auto slot = shard->store.find(topic)) {
-        removed_series += drop_topic(*shard, *slot);
-        ++dropped;
-      }
-    }
-    shard->condemned.clear();
+    dropped += drop_condemned(*shard, removed_series);
   }
   if (removed_series > 0) observer_.on_series_removed("reconciled", removed_series);
   return dropped;
+}
+
+ForgottenTombstones Engine::forget_tombstones() {
+  const int64_t now_ms = clock_.now_ms();
+  ForgottenTombstones total;
+  size_t removed_series = 0;
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard->mutex);
+    // A condemned topic keeps its series until they are dropped, and they use its name.
+    drop_condemned(*shard, removed_series);
+    const ForgottenTombstones forgotten =
+        shard->catalog.forget_tombstones(now_ms, [&](TopicId topic) {
+          if (!shard->store.find(topic)) shard->names->release(topic);
+        });
+    total.expired += forgotten.expired;
+    total.evicted += forgotten.evicted;
+  }
+  if (removed_series > 0) observer_.on_series_removed("reconciled", removed_series);
+  {
+    // No scrape holds names while they move.
+    std::lock_guard writer_lock(writer_mutex_);
+    for (auto& shard : shards_) {
+      std::lock_guard lock(shard->mutex);
+      shard->names->compact();
+    }
+  }
+  observer_.on_tombstones_forgotten(total);
+  return total;
 }
 
 void Engine::write_metrics(std::string& out) const {
@@ -329,6 +369,7 @@ EngineStats Engine::stats() const {
     std::lock_guard lock(shard->mutex);
     stats.topics += shard->store.size();
     stats.tombstones += shard->catalog.tombstone_count();
+    stats.names += shard->names->size();
     stats.timers += shard->scheduler.timers();
     stats.pending += shard->scheduler.pending();
     shard->store.for_each([&](TopicKey, const TopicSeries& series) {

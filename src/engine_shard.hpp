@@ -13,11 +13,12 @@
 namespace timing_sidecar {
 
 struct Engine::Shard {
-  Shard(const SchedulerConfig& config, int64_t now_ms) : scheduler(config, now_ms) {}
+  Shard(const SchedulerConfig& config, TombstonePolicy tombstones, int64_t now_ms)
+      : catalog(names, tombstones), scheduler(config, now_ms) {}
 
   mutable std::mutex mutex;
   std::shared_ptr<TopicNames> names = std::make_shared<TopicNames>();
-  Catalog catalog{names};
+  Catalog catalog;
   SeriesStore store{names};
   Scheduler scheduler;
   // Deletions drop their series at once; only a list's condemnations leave series of topics

@@ -4,7 +4,8 @@
 //   engine_state      list_epoch u32 | shards u32                                   (first)
 //   then for each shard:
 //   shard_start       position u64 (the caller's, see Engine::export_shard)
-//   catalog_entries   count u32 × (name text | live u8 | created_revision opt |
+//   catalog_entries   count u32 × (name text | flags u8 (1 live, 2 deleted_revision a bound) |
+//                     created_revision opt |
 //                     deleted_revision opt | first_seen_revision opt | first_seen_ms i64 |
 //                     deleted_ms i64 | list_epoch u32)
 //   series            count u32 × (name text | enqueued u64 | dequeued u64 | unseen i64 |
@@ -123,9 +124,13 @@ std::string_view read_id(PayloadReader& reader, char (&hex)[kHexIdLength]) {
   return {hex, 2 * bytes.size()};
 }
 
+// A catalog entry's flags byte.
+constexpr uint8_t kLiveBit = 1;
+constexpr uint8_t kBoundBit = 2;  // the deletion is only known to be newer than its revision
+
 void write_entry(PayloadWriter& writer, std::string_view name, const Catalog::Entry& entry) {
   writer.text(name);
-  writer.u8(entry.live() ? 1 : 0);
+  writer.u8((entry.live() ? kLiveBit : 0) | (entry.deleted_revision_is_bound() ? kBoundBit : 0));
   writer.optional_i64(entry.created_revision());
   writer.optional_i64(entry.deleted_revision());
   writer.optional_i64(entry.first_seen_revision());
@@ -136,7 +141,9 @@ void write_entry(PayloadWriter& writer, std::string_view name, const Catalog::En
 
 Catalog::SavedEntry read_entry(PayloadReader& reader) {
   Catalog::SavedEntry saved;
-  saved.live = reader.u8() == 1;
+  const uint8_t flags = reader.u8();
+  saved.live = (flags & kLiveBit) != 0;
+  saved.deleted_revision_is_bound = (flags & kBoundBit) != 0;
   saved.created_revision = reader.optional_i64();
   saved.deleted_revision = reader.optional_i64();
   saved.first_seen_revision = reader.optional_i64();

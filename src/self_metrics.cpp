@@ -91,6 +91,19 @@ SelfMetrics::SelfMetrics(const ConstantLabels& labels, size_t max_topics)
                         .Labels(constant_labels(labels))
                         .Register(*registry_)
                         .Add({})),
+      tombstones_expired_(BuildCounter()
+                              .Name("timing_sidecar_tombstones_expired_total")
+                              .Help("Tombstones forgotten after --tombstone.retention.")
+                              .Labels(constant_labels(labels))
+                              .Register(*registry_)
+                              .Add({})),
+      tombstones_evicted_(BuildCounter()
+                              .Name("timing_sidecar_tombstones_evicted_total")
+                              .Help("Tombstones forgotten before --tombstone.retention, oldest "
+                                    "first, to stay within --max-tombstones.")
+                              .Labels(constant_labels(labels))
+                              .Register(*registry_)
+                              .Add({})),
       reconcile_last_success_(
           BuildGauge()
               .Name("timing_sidecar_reconcile_last_success_timestamp_seconds")
@@ -120,7 +133,7 @@ SelfMetrics::SelfMetrics(const ConstantLabels& labels, size_t max_topics)
     removed_[reason] = &removed_family_.Add({{"reason", reason}});
   }
   // The reasons known in advance start at zero, so that rate() and the dashboard see them.
-  for (const char* reason : {"tombstoned", "stale_revision", "topic_limit"}) {
+  for (const char* reason : {"tombstoned", "stale_revision", "topic_limit", "system_topic"}) {
     ignored_[reason] = &ignored_family_.Add({{"reason", reason}});
   }
   for (const char* reason : {"malformed_json", "invalid_field", "unknown_type", "invalid_topic",
@@ -200,6 +213,11 @@ void SelfMetrics::on_series_removed(std::string_view reason, size_t series) {
 
 void SelfMetrics::on_delivery_lateness(double seconds) {
   lateness_.Observe(seconds);
+}
+
+void SelfMetrics::on_tombstones_forgotten(const ForgottenTombstones& forgotten) {
+  tombstones_expired_.Increment(static_cast<double>(forgotten.expired));
+  tombstones_evicted_.Increment(static_cast<double>(forgotten.evicted));
 }
 
 void SelfMetrics::on_timers_fired(size_t timers) {

@@ -1,6 +1,7 @@
 #include "timing_sidecar/sidecar.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "timing_sidecar/durability.hpp"
@@ -26,6 +27,7 @@ EngineConfig engine_config(const Config& config) {
   engine.scheduler.overdue_grace_ms = config.overdue_grace_ms;
   engine.snapshot_per_topic = config.snapshot_per_topic;
   engine.max_topics = static_cast<size_t>(config.max_topics);
+  engine.tombstones = {config.tombstone_retention_ms, static_cast<size_t>(config.max_tombstones)};
   return engine;
 }
 
@@ -140,6 +142,23 @@ std::string Sidecar::scrape() {
 
 void Sidecar::sweep() {
   reconcile(ReconcileTrigger::kSweep);
+  const auto started = std::chrono::steady_clock::now();
+  const ForgottenTombstones forgotten = engine_.forget_tombstones();
+  if (forgotten.expired + forgotten.evicted > 0) {
+    const std::chrono::duration<double, std::milli> took =
+        std::chrono::steady_clock::now() - started;
+    log(LogLevel::kDebug, "tombstones forgotten",
+        {{"expired", std::to_string(forgotten.expired)},
+         {"evicted", std::to_string(forgotten.evicted)},
+         {"duration_ms", std::to_string(took.count())}});
+  }
+  if (const size_t evicted = forgotten.evicted) {
+    log(LogLevel::kWarn,
+        "tombstones evicted before --tombstone.retention to stay within --max-tombstones: a late "
+        "event for one of these topics starts a new life",
+        {{"tombstones", std::to_string(evicted)},
+         {"see", "timing_sidecar_tombstones_evicted_total"}});
+  }
   if (const uint64_t rejected = rejected_since_summary_.exchange(0)) {
     log(LogLevel::kWarn, "requests rejected since the last sweep",
         {{"requests", std::to_string(rejected)},

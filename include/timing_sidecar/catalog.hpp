@@ -3,11 +3,14 @@
 // Which topics are live, which are tombstoned, and at what revisions: the truth the series store
 // is reconciled against. Pure rules, no locking (the owner locks), no I/O.
 
+#include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "timing_sidecar/events.hpp"
@@ -17,10 +20,11 @@ namespace timing_sidecar {
 // A topic name's number within its TopicNames.
 using TopicId = uint32_t;
 
-// Every topic name a shard has seen, stored once for its catalog and its series store. Names are
-// never moved nor freed: the catalog remembers deleted topics for good (tombstones), so nothing
-// is lost by keeping their names, and a name's string_view, taken under the owner's lock, stays
-// valid after it (a scrape renders the names once it released the shard). Not thread-safe.
+// The names of the topics a shard tracks, live or tombstoned, stored once for its catalog and its
+// series store. A forgotten tombstone's name is released: its id is reused by the next new name
+// and its bytes are reclaimed by compact(). A name's string_view, taken under the owner's lock,
+// stays valid after it until the next compact() (a scrape renders the names once it released the
+// shard, so the owner compacts only while no scrape renders). Not thread-safe.
 class TopicNames {
  public:
   static constexpr TopicId kAbsent = 0xFFFF'FFFF;
@@ -42,7 +46,14 @@ class TopicNames {
   void prefetch(uint32_t hash) const { __builtin_prefetch(&slots_[home_slot(hash)]); }
 
   std::string_view name(TopicId id) const { return names_[id]; }
-  size_t size() const { return names_.size(); }
+  // Names held, released ones left out.
+  size_t size() const { return names_.size() - free_ids_.size(); }
+
+  // Forgets the name of `id`; the id goes to the next new name.
+  void release(TopicId id);
+  // Moves the names into fresh chunks when released names waste more than the live ones use,
+  // invalidating every string_view taken before.
+  void compact();
 
  private:
   // An open-addressing table: a name's 32-bit hash picks the slot and rejects almost every
@@ -60,10 +71,13 @@ class TopicNames {
 
   std::vector<Slot> slots_;
   int shift_ = 0;
-  std::vector<std::string_view> names_;  // by id, into chunks_
+  std::vector<std::string_view> names_;  // by id, into chunks_; empty for a released id
+  std::vector<TopicId> free_ids_;
   std::vector<std::unique_ptr<char[]>> chunks_;
   char* chunk_next_ = nullptr;  // the free end of the last chunk
   size_t chunk_free_ = 0;
+  size_t stored_bytes_ = 0;    // in chunks_, released names included
+  size_t released_bytes_ = 0;  // of released names, until compact()
 };
 
 // When an authoritative topic list was taken: at a broker revision when the source has one,
@@ -74,6 +88,20 @@ struct ListStamp {
 };
 
 enum class ListVerdict { kAlreadyLive, kCreated, kRevived, kStillDeleted };
+
+// How long a catalog remembers deleted topics. A tombstone is needed only while a late or stale
+// event for the deleted topic can still arrive; past `retention_ms` (0: forever) it is forgotten,
+// and beyond `max_tombstones` the oldest go first (evicted).
+struct TombstonePolicy {
+  int64_t retention_ms = 0;
+  size_t max_tombstones = SIZE_MAX;
+};
+
+// Tombstones forgotten since the last Catalog::forget_tombstones.
+struct ForgottenTombstones {
+  size_t expired = 0;
+  size_t evicted = 0;
+};
 
 enum class Verdict {
   kApply,             // the event takes effect
@@ -90,15 +118,19 @@ class Catalog {
   class Entry {
    public:
     bool live() const { return (flags_ & kLive) != 0; }
-    // Revision of the topic.created that began the current life, if it carried one. Timer events
-    // older than it belong to a previous life.
+    // Revision of the topic.created that began the current life, if it carried one; for a life
+    // begun without one after a deletion, the lowest revision it can have begun at (one past the
+    // deletion's). Timer events older than it belong to a previous life.
     std::optional<int64_t> created_revision() const {
       return optional(kHasCreatedRevision, created_revision_);
     }
-    // Revision of the deletion that tombstoned the topic, if it carried one.
+    // Revision of the deletion that tombstoned the topic, if it carried one; for a deletion
+    // without one, the highest revision known of the topic before it, which the deletion is
+    // newer than (deleted_revision_is_bound()).
     std::optional<int64_t> deleted_revision() const {
       return optional(kHasDeletedRevision, deleted_revision_);
     }
+    bool deleted_revision_is_bound() const { return (flags_ & kDeletedRevisionIsBound) != 0; }
     // When the current life was first seen: lists taken earlier must not drop the topic.
     std::optional<int64_t> first_seen_revision() const {
       return optional(kHasFirstSeenRevision, first_seen_revision_);
@@ -116,6 +148,7 @@ class Catalog {
       kHasCreatedRevision = 4,
       kHasDeletedRevision = 8,
       kHasFirstSeenRevision = 16,
+      kDeletedRevisionIsBound = 32,
     };
 
     std::optional<int64_t> optional(Flag flag, int64_t value) const {
@@ -137,7 +170,8 @@ class Catalog {
   };
 
   // A catalog may share its names with the shard's series store.
-  explicit Catalog(std::shared_ptr<TopicNames> names = std::make_shared<TopicNames>());
+  explicit Catalog(std::shared_ptr<TopicNames> names = std::make_shared<TopicNames>(),
+                   TombstonePolicy policy = {});
 
   // Decides whether the event applies and records its effect on the topic's life. A timer event
   // for an unknown topic makes it live; only topic.created (or an authoritative list) revives a
@@ -174,6 +208,7 @@ class Catalog {
     bool live = false;
     std::optional<int64_t> created_revision;
     std::optional<int64_t> deleted_revision;
+    bool deleted_revision_is_bound = false;
     std::optional<int64_t> first_seen_revision;
     int64_t first_seen_ms = 0;
     int64_t deleted_ms = 0;
@@ -181,6 +216,14 @@ class Catalog {
   };
   // Sets the topic's entry to what was saved, whatever the catalog held of it.
   void restore(std::string_view topic, const SavedEntry& saved);
+
+  // Forgets the tombstones past the retention and those evicted since the last call: `release`
+  // gets the id of each, whose name (shared with the series store) the caller then releases once
+  // no series uses it. A tombstone past the retention is already forgotten by any event or list
+  // that names its topic (the verdicts never depend on when this runs); this gives the memory
+  // back, in time proportional to what it forgets.
+  template <typename Release>
+  ForgottenTombstones forget_tombstones(int64_t now_ms, Release&& release);
 
   bool is_live(std::string_view topic) const;
   bool is_live(TopicId topic) const { return topic < entries_.size() && entries_[topic].live(); }
@@ -197,15 +240,58 @@ class Catalog {
   }
 
  private:
+  // A tombstone's place in the order of deletions, oldest first. A record goes stale when its
+  // topic comes back or is deleted again (deleted_ms then differs); stale records are skipped.
+  struct DeletionRecord {
+    int64_t deleted_ms;
+    TopicId topic;
+  };
+
+  bool expired(const Entry& entry, int64_t now_ms) const;
+  bool is_current(const DeletionRecord& record) const;
+  void forget(TopicId topic);
+  void forget_if_expired(TopicId topic, int64_t now_ms);
+  // Restored tombstones come in id order; deletions_ is sorted again before it is used.
+  void sort_deletions();
+  void evict_beyond_bound();
   static bool seen_before(const Entry& entry, const ListStamp& stamp);
+  static bool taken_after_deletion(const Entry& entry, const ListStamp& stamp);
   Entry& entry_for(TopicId topic, bool* created);
   void end_life(Entry& entry, std::optional<int64_t> revision, int64_t now_ms);
   void begin_life(Entry& entry, EventType type, std::optional<int64_t> revision, int64_t now_ms);
 
   std::shared_ptr<TopicNames> names_;
+  TombstonePolicy policy_;
   std::vector<Entry> entries_;  // by TopicId
   size_t known_ = 0;
   size_t live_ = 0;
+  std::deque<DeletionRecord> deletions_;
+  bool deletions_sorted_ = true;
+  std::vector<TopicId> evicted_;   // forgotten on admission, their names not yet released
+  ForgottenTombstones forgotten_;  // since the last forget_tombstones
 };
+
+template <typename Release>
+ForgottenTombstones Catalog::forget_tombstones(int64_t now_ms, Release&& release) {
+  if (!deletions_sorted_) sort_deletions();
+  while (!deletions_.empty()) {
+    const DeletionRecord record = deletions_.front();
+    if (is_current(record)) {
+      if (!expired(entries_[record.topic], now_ms)) break;
+      forget(record.topic);
+      ++forgotten_.expired;
+      release(record.topic);
+    }
+    deletions_.pop_front();
+  }
+  std::sort(evicted_.begin(), evicted_.end());
+  evicted_.erase(std::unique(evicted_.begin(), evicted_.end()), evicted_.end());
+  for (TopicId topic : evicted_) {
+    // Unless an event or a list has named the topic since.
+    if ((entries_[topic].flags_ & Entry::kKnown) == 0) release(topic);
+  }
+  evicted_.clear();
+  return std::exchange(forgotten_, {});
+}
 
 }  // namespace timing_sidecar

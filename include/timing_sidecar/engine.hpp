@@ -36,6 +36,7 @@ class EngineObserver {
   virtual void on_series_removed(std::string_view reason, size_t series) = 0;
   virtual void on_delivery_lateness(double seconds) = 0;
   virtual void on_timers_fired(size_t timers) = 0;
+  virtual void on_tombstones_forgotten(const ForgottenTombstones& forgotten) = 0;
 };
 
 struct EngineConfig {
@@ -43,6 +44,8 @@ struct EngineConfig {
   SchedulerConfig scheduler;
   bool snapshot_per_topic = true;
   size_t max_topics = 1'000'000;
+  // max_tombstones is kept per shard, as its share of the whole.
+  TombstonePolicy tombstones;
 };
 
 // An authoritative list of the broker's topics, with RocketMQ's own pending count where the
@@ -88,6 +91,7 @@ struct EngineStats {
   size_t timers = 0;
   size_t pending = 0;
   size_t incomplete = 0;  // topics whose pending count rests partly on the broker's own count
+  size_t names = 0;       // topic names held: live topics and tombstones
 };
 
 // Durable state (durability.hpp, journal.hpp).
@@ -119,6 +123,10 @@ class Engine {
 
   // Drops the series of every topic the catalog does not hold live. Returns topics dropped.
   size_t reconcile();
+  // Gives back what tombstones past the retention or evicted beyond the bound still hold (their
+  // catalog entries and names), in time proportional to what it forgets. Reports and returns
+  // what was forgotten since the last call.
+  ForgottenTombstones forget_tombstones();
 
   // Appends the per-topic families in the text format.
   void write_metrics(std::string& out) const;
@@ -138,6 +146,8 @@ class Engine {
   TopicKey add_series(Shard& shard, TopicId topic);
   // Returns the series removed.
   size_t drop_topic(Shard& shard, TopicKey slot);
+  // Drops the series of the shard's condemned topics; returns the topics dropped.
+  size_t drop_condemned(Shard& shard, size_t& removed_series);
 
   EngineConfig config_;
   const Clock& clock_;

@@ -44,6 +44,7 @@ class SelfMetrics final : public EngineObserver {
   void on_series_removed(std::string_view reason, size_t series) override;
   void on_delivery_lateness(double seconds) override;
   void on_timers_fired(size_t timers) override;
+  void on_tombstones_forgotten(const ForgottenTombstones& forgotten) override;
 
  private:
   prometheus::Counter& counter_for(std::map<std::string, prometheus::Counter*, std::less<>>& cache,
@@ -68,6 +69,8 @@ class SelfMetrics final : public EngineObserver {
   prometheus::Gauge& incomplete_;
   prometheus::Gauge& timers_;
   prometheus::Counter& timers_fired_;
+  prometheus::Counter& tombstones_expired_;
+  prometheus::Counter& tombstones_evicted_;
   std::array<prometheus::Counter*, 2> reconcile_runs_{};
   prometheus::Gauge& reconcile_last_success_;
 };

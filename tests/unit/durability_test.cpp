@@ -394,6 +394,63 @@ TEST_CASE("durability: counters and tombstones survive a clean restart", "[durab
   }
 }
 
+TEST_CASE("durability: revisions a revisionless event left in place survive a restart",
+          "[durability]") {
+  TempDir dir("durability-test");
+  for (const bool compacted : {false, true}) {
+    INFO((compacted ? "from a snapshot" : "from the journal"));
+    const std::string state = dir.file(compacted ? "compacted" : "journal");
+    {
+      Instance first(state, kStart, StateSync::kAlways);
+      first.apply({make_event(EventType::kTopicCreated, "T", "", 0, 1500),
+                   make_event(EventType::kTopicDeleted, "T", "", 0, 1559),
+                   make_event(EventType::kTopicDeleted, "T"),
+                   make_event(EventType::kTopicCreated, "U", "", 0, 1600),
+                   make_event(EventType::kTopicDeleted, "U")});
+      if (compacted) first.durability.compact();
+    }
+    Instance second(state, kStart + 1'000);
+    // Both stale: T's deletion kept its revision, U's is newer than its creation.
+    const ApplyResult stale =
+        second.apply({make_event(EventType::kTopicCreated, "T", "", 0, 1558),
+                      make_event(EventType::kTopicCreated, "U", "", 0, 1600)});
+    CHECK(stale.ignored == 2);
+    const auto metrics = parse_exposition(second.sidecar.scrape());
+    CHECK_FALSE(metrics.has("rocketmq_timing_messages{topic=\"T\"}"));
+    CHECK_FALSE(metrics.has("rocketmq_timing_messages{topic=\"U\"}"));
+  }
+}
+
+TEST_CASE("durability: an expired tombstone is not resurrected by a restart", "[durability]") {
+  TempDir dir("durability-test");
+  for (const bool compacted : {false, true}) {
+    INFO((compacted ? "from a snapshot" : "from the journal"));
+    const std::string state = dir.file(compacted ? "compacted" : "journal");
+    int64_t retention_ms = 0;
+    {
+      Instance first(state, kStart, StateSync::kAlways);
+      retention_ms = first.config.tombstone_retention_ms;
+      first.apply({make_event(EventType::kTimerEnqueued, "gone", "c", kStart + 60'000),
+                   make_event(EventType::kTopicDeleted, "gone")});
+      if (compacted) first.durability.compact();
+    }
+    const int64_t expired_at = kStart + retention_ms + 1'000;
+    {
+      Instance second(state, expired_at);
+      CHECK(second.engine().forget_tombstones().expired == 1);
+      CHECK(second.engine().stats().tombstones == 0);
+      CHECK(second.engine().stats().names == 0);
+    }
+    // The journal (or snapshot) still holds the deletion: recovered, it is as expired as before.
+    Instance third(state, expired_at + 1'000);
+    const ApplyResult late = third.apply({make_event(EventType::kTimerDequeued, "gone", "c")});
+    CHECK(late.accepted == 1);
+    CHECK(third.engine().stats().tombstones == 0);
+    CHECK(parse_exposition(third.sidecar.scrape())
+              .has("rocketmq_timer_dequeue_total{topic=\"gone\"}"));
+  }
+}
+
 TEST_CASE("durability: a torn journal tail recovers the inputs before it", "[durability]") {
   TempDir dir("durability-test");
   const std::string state = dir.file("state");
