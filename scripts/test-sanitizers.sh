@@ -3,8 +3,8 @@
 # scripts/setup.sh (which installs clang and libclang-rt-14-dev); CI runs it after the normal
 # suite (.ci/run). Exits non-zero on any test failure, sanitizer report or fuzzer finding.
 #
-#   ASan+UBSan (build-asan, gcc, Debug): every CTest test but `script: deploy_deb`, which builds
-#     and packages its own unsanitized binary.
+#   ASan+UBSan (build-asan, gcc, Debug): every CTest test but `script: deploy_deb` and
+#     `script: container_image`, which build and package their own unsanitized binary.
 #   TSan (build-tsan, gcc, RelWithDebInfo): every unit test, and the integration tests tagged
 #     [concurrency] (a sidecar under concurrent scrapes and webhook batches). tests/tsan.supp
 #     has the suppressions, all for false positives from the uninstrumented libcpp-httplib.
@@ -80,7 +80,7 @@ end
 begin "asan: tests"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:check_initialization_order=1:log_path=$reports/asan"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan"
-checked ctest --test-dir build-asan --output-on-failure -j2 -E '^script: deploy_deb$'
+checked ctest --test-dir build-asan --output-on-failure -j2 -E '^script: (deploy_deb|container_image)$'
 unset ASAN_OPTIONS UBSAN_OPTIONS
 end
 

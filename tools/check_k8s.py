@@ -18,9 +18,11 @@ For the timing-sidecar container (image timing-sidecar[:tag]) also the deploymen
 hardened securityContext (non-root, read-only root filesystem, no privilege escalation, all
 capabilities dropped), memory requests and limits, /healthz liveness and /readyz readiness
 probes, the broker store mounted read-only, and a --config file that exists in its mounted
-ConfigMap, is valid (tools/check_config.py) and whose paths and ports fit the pod.
+ConfigMap, is valid (tools/check_config.py) and whose paths and ports fit the pod. With
+--sidecar-image IMAGE, that container's image must be exactly IMAGE (the one
+scripts/build-image.sh --print-image names).
 
-  tools/check_k8s.py deploy/kubernetes
+  tools/check_k8s.py [--sidecar-image IMAGE] deploy/kubernetes
 """
 
 import os
@@ -38,7 +40,8 @@ PORT_NAME = re.compile(r"^(?=.{1,15}$)[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 class Checker:
-    def __init__(self):
+    def __init__(self, sidecar_image=None):
+        self.sidecar_image = sidecar_image
         self.errors = []
         self.objects = []  # (file, object)
 
@@ -265,6 +268,9 @@ class Checker:
             self.check_sidecar(cw, c, volumes, broker_volumes, configmaps)
 
     def check_sidecar(self, cw, c, volumes, broker_volumes, configmaps):
+        if self.sidecar_image and c.get("image") != self.sidecar_image:
+            self.error(cw, f"image {c.get('image')!r} is not {self.sidecar_image!r}, the image "
+                           "scripts/build-image.sh builds")
         sc = c.get("securityContext") or {}
         if sc.get("runAsNonRoot") is not True or sc.get("runAsUser") == 0:
             self.error(cw, "securityContext.runAsNonRoot must be true (and runAsUser not 0)")
@@ -441,10 +447,13 @@ class Checker:
 
 
 def main(argv):
+    sidecar_image = None
+    if len(argv) > 2 and argv[1] == "--sidecar-image":
+        sidecar_image, argv = argv[2], argv[:1] + argv[3:]
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
-    checker = Checker()
+    checker = Checker(sidecar_image)
     files = checker.run(argv[1:])
     for e in checker.errors:
         print(e, file=sys.stderr)

@@ -27,8 +27,9 @@ echo "== sidecar TOML configs"
 "$PY" tools/check_config.py --require topics.file --require timer-metrics.file --require broker.url \
   --require cluster deploy/config.example.toml
 
-echo "== Kubernetes manifests"
-"$PY" tools/check_k8s.py deploy/kubernetes
+echo "== Kubernetes manifests, naming the image scripts/build-image.sh builds"
+image=$(scripts/build-image.sh --print-image)
+"$PY" tools/check_k8s.py --sidecar-image "$image" deploy/kubernetes
 
 echo "== the checker rejects broken manifests"
 # mutate NAME 'python statements on docs' 'expected message': docs = every YAML document of the
@@ -56,7 +57,7 @@ for p, ds in files.items():
     with open(p, "w") as f:
         yaml.safe_dump_all(ds, f, sort_keys=False)
 PY
-  if "$PY" tools/check_k8s.py "$tmp/k8s" >"$tmp/out" 2>&1; then
+  if "$PY" tools/check_k8s.py --sidecar-image "$image" "$tmp/k8s" >"$tmp/out" 2>&1; then
     echo "FAIL: check_k8s.py accepted: $name" >&2; cat "$tmp/out" >&2; exit 1
   fi
   if ! grep -qF -- "$expect" "$tmp/out"; then
@@ -67,7 +68,7 @@ PY
 # control: an unmodified round-trip copy passes
 mutate_ok() {
   rm -rf "$tmp/k8s"; cp -r deploy/kubernetes "$tmp/k8s"
-  "$PY" tools/check_k8s.py "$tmp/k8s" >/dev/null
+  "$PY" tools/check_k8s.py --sidecar-image "$image" "$tmp/k8s" >/dev/null
 }
 mutate_ok
 mutate "liveness probe on an undeclared port name" \
@@ -111,5 +112,9 @@ mutate "--config path missing from the ConfigMap" \
   'sidecar["args"][0] = "--config=/etc/timing-sidecar/sidecar.toml"' "no such file in ConfigMap"
 mutate "StatefulSet governed by an undefined Service" \
   'sts["spec"]["serviceName"] = "broker"' "serviceName 'broker'"
+mutate "sidecar image of another version" \
+  'sidecar["image"] = sidecar["image"].rsplit(":", 1)[0] + ":0.0.1"' "the image scripts/build-image.sh builds"
+mutate "sidecar image by its bare name (Kubernetes reads docker.io/library/...)" \
+  'sidecar["image"] = sidecar["image"].split("/", 1)[1]' "the image scripts/build-image.sh builds"
 
 echo "deploy_yaml: all checks passed"
