@@ -16,6 +16,8 @@ PACKAGES=(
   # sanitizers and fuzzing (clang's runtime; llvm-symbolizer for the fuzzers' stack traces),
   # benchmarks and profiling
   clang libclang-rt-14-dev llvm wrk hyperfine valgrind
+  # the formatting check of .ci/run
+  clang-format
   # the container image (scripts/build-image.sh, tests/scripts/container_image.sh): podman runs
   # containers here with runc only; debootstrap makes the Debian base
   podman runc debootstrap

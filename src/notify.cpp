@@ -1,8 +1,8 @@
 #include "timing_sidecar/notify.hpp"
 
-#include <CLI/CLI.hpp>
 #include <httplib.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <iostream>
 #include <iterator>
@@ -32,7 +32,8 @@ int run_notify(int argc, const char* const* argv) {
   app.add_option("--cacert", ca_file, "CA certificate to verify an https sidecar with")
       ->check(CLI::ExistingFile);
   app.add_option_function<std::string>(
-         "--timeout", [&timeout_ms](const std::string& value) {
+         "--timeout",
+         [&timeout_ms](const std::string& value) {
            timeout_ms = parse_duration_ms(value).value_or(timeout_ms);
          },
          "How long to wait for the reply")

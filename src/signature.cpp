@@ -74,7 +74,8 @@ SignatureCheck verify_request(std::string_view header, const std::vector<std::st
     }
   }
   int64_t seconds = 0;
-  auto [end, error] = std::from_chars(timestamp.data(), timestamp.data() + timestamp.size(), seconds);
+  auto [end, error] =
+      std::from_chars(timestamp.data(), timestamp.data() + timestamp.size(), seconds);
   if (timestamp.empty() || error != std::errc() || end != timestamp.data() + timestamp.size() ||
       signature.size() != 64) {
     return SignatureCheck::kMalformed;

@@ -26,8 +26,8 @@ std::string resolve(const std::string& config_path, const std::string& file) {
 }
 
 bool is_bcrypt(const std::string& hash) {
-  return hash.size() == 60 && (hash.rfind("$2a$", 0) == 0 || hash.rfind("$2b$", 0) == 0 ||
-                               hash.rfind("$2y$", 0) == 0);
+  return hash.size() == 60 &&
+         (hash.rfind("$2a$", 0) == 0 || hash.rfind("$2b$", 0) == 0 || hash.rfind("$2y$", 0) == 0);
 }
 
 std::string sha256(std::string_view text) {
@@ -88,8 +88,9 @@ WebConfig load_web_config(const std::string& path) {
         config.basic_auth_users[name] = hash;
       }
     } else {
-      throw config_error(path, key + " is not supported (supported: tls_server_config, "
-                                     "basic_auth_users)");
+      throw config_error(path, key +
+                                   " is not supported (supported: tls_server_config, "
+                                   "basic_auth_users)");
     }
   }
   return config;

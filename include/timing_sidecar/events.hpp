@@ -11,7 +11,13 @@
 
 namespace timing_sidecar {
 
-enum class EventType { kTopicCreated, kTopicDeleted, kTimerEnqueued, kTimerDequeued, kTimerCancelled };
+enum class EventType {
+  kTopicCreated,
+  kTopicDeleted,
+  kTimerEnqueued,
+  kTimerDequeued,
+  kTimerCancelled
+};
 
 // The wire name, e.g. "timer.enqueued".
 std::string_view to_string(EventType type);

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "timing_sidecar/signature.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace timing_sidecar;
 

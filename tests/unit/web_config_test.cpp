@@ -1,11 +1,11 @@
-#include <catch2/catch.hpp>
+#include "timing_sidecar/web_config.hpp"
+
 #include <crypt.h>
 #include <openssl/evp.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
-
-#include "timing_sidecar/web_config.hpp"
 
 using namespace timing_sidecar;
 
@@ -37,10 +37,11 @@ std::string basic(const std::string& credentials) {
 
 TEST_CASE("web config: the supported subset loads, paths relative to the file", "[web_config]") {
   const std::string hash = bcrypt("pw");
-  const std::string path = write_file("web.yml", "tls_server_config:\n  cert_file: server.crt\n"
-                                                 "  key_file: /abs/server.key\n"
-                                                 "basic_auth_users:\n  prometheus: " +
-                                                     hash + "\n");
+  const std::string path = write_file("web.yml",
+                                      "tls_server_config:\n  cert_file: server.crt\n"
+                                      "  key_file: /abs/server.key\n"
+                                      "basic_auth_users:\n  prometheus: " +
+                                          hash + "\n");
   const WebConfig config = load_web_config(path);
   CHECK(config.tls());
   CHECK(config.cert_file == (std::filesystem::path(path).parent_path() / "server.crt").string());
@@ -51,10 +52,10 @@ TEST_CASE("web config: the supported subset loads, paths relative to the file", 
 TEST_CASE("web config: what is not supported is refused by name", "[web_config]") {
   CHECK_THROWS_WITH(load_web_config(write_file("a.yml", "http_server_config:\n  http2: false\n")),
                     Catch::Contains("http_server_config is not supported"));
-  CHECK_THROWS_WITH(
-      load_web_config(write_file("b.yml", "tls_server_config:\n  cert_file: c\n  key_file: k\n"
-                                          "  client_ca_file: ca\n")),
-      Catch::Contains("tls_server_config.client_ca_file is not supported"));
+  CHECK_THROWS_WITH(load_web_config(write_file("b.yml",
+                                               "tls_server_config:\n  cert_file: c\n  key_file: k\n"
+                                               "  client_ca_file: ca\n")),
+                    Catch::Contains("tls_server_config.client_ca_file is not supported"));
   CHECK_THROWS_WITH(load_web_config(write_file("c.yml", "basic_auth_users:\n  bob: plain\n")),
                     Catch::Contains("basic_auth_users.bob is not a bcrypt hash"));
   CHECK_THROWS_WITH(load_web_config(write_file("d.yml", "tls_server_config:\n  cert_file: c\n")),
