@@ -75,8 +75,9 @@ start_namesrv() {
   wait_for 60 "the name server" 'grep -q "boot success" "$TMP/namesrv.log"'
 }
 
-# write_broker_conf WEBHOOK_URL: broker.conf with the plugin; sets BROKER_PORT, BROKER_METRICS
-# (the broker's own Prometheus exporter) and FEED (the plugin's broker API).
+# write_broker_conf WEBHOOK_URL [PLUGIN]: broker.conf, with the plugin unless PLUGIN is "none";
+# sets BROKER_PORT, BROKER_METRICS (the broker's own Prometheus exporter) and FEED (the plugin's
+# broker API).
 write_broker_conf() {
   BROKER_PORT=$(free_broker_port)
   [ -n "$BROKER_PORT" ] || fail "no free port triple for the broker"
@@ -110,6 +111,7 @@ timingSidecarWebhookUrl=$1
 timingSidecarSecretFile=$TMP/secret
 timingSidecarEventBuffer=131072
 EOF
+  [ "${2:-}" != none ] || sed -i '/^messageStorePlugIn=/d' "$TMP/broker.conf"
 }
 
 # start_broker: the broker with the plugin jar on its classpath, until it registered and the
@@ -123,6 +125,7 @@ start_broker() {
   BROKER_PID=$!
   PIDS+=($BROKER_PID)
   wait_for 120 "the broker" 'grep -q "boot success" "$TMP/broker.log"'
+  grep -q '^messageStorePlugIn=' "$TMP/broker.conf" || return 0
   wait_for 10 "the plugin's feed" 'test -s "$TMP/feed.port"'
 }
 
