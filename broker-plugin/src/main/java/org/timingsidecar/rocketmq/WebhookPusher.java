@@ -44,7 +44,9 @@ final class WebhookPusher implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
         });
-        this.client = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT).executor(executor).build();
+        // HTTP/1.1: the default would offer an h2c upgrade on every request to a plain http URL.
+        this.client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(CONNECT_TIMEOUT).executor(executor).build();
     }
 
     /** The sidecar's rule: the file's content without its trailing newlines, not empty. */
