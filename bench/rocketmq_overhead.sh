@@ -42,8 +42,8 @@ run_config() {
   fi
   mqadmin updateTopic -c DefaultCluster -t bench >/dev/null 2>&1 || fail "updateTopic"
   # A warm-up, so that the JIT and a fresh store's page faults weigh the same in each run.
-  driver load "$NAMESRV" bench 5 2 "$TMP/warm" >/dev/null 2>&1 || fail "warm-up"
-  line=$(driver load "$NAMESRV" bench "$DURATION" 2 "$TMP/rate") || fail "load: $line"
+  "${DRIVER[@]}" load "$NAMESRV" bench 5 2 "$TMP/warm" >/dev/null 2>&1 || fail "warm-up"
+  line=$("${DRIVER[@]}" load "$NAMESRV" bench "$DURATION" 2 "$TMP/rate") || fail "load: $line"
   echo "$name $line" | tee -a "$TMP/results"
   if [ -n "$sidecar_pid" ]; then
     kill "$sidecar_pid"

@@ -51,6 +51,10 @@ consumed() {
   [ -f "$TMP/consumed" ] || { echo 0; return; }
   awk -v t="$1" '$1 == t { print $2; found = 1 } END { if (!found) print 0 }' "$TMP/consumed"
 }
+# sidecar_counter 'NAME{LABELS}': that sample's value, 0 when absent.
+sidecar_counter() {
+  { curl -sf "http://$WEB/metrics" || true; } | awk -v series="$1" 'index($0, series " ") == 1 { n = $2 } END { print n + 0 }'
+}
 relists_gone() {
   { curl -sf "http://$WEB/metrics" || true; } |
     awk '/^timing_sidecar_feed_relists_total\{/ && /cause="gone"/ { n = $NF } END { print n + 0 }'
@@ -97,12 +101,12 @@ for topic in "${TOPICS[@]}" e2e_doomed e2e_spare; do
 done
 wait_for 10 "topic creations seen by the sidecar" \
   'test "$(sidecar_gauge rocketmq_timing_messages e2e_spare)" = 0'
-driver consume "$NAMESRV" e2e-consumer "$TMP/consumed" "${TOPICS[@]}" >"$TMP/consumer.log" 2>&1 &
+"${DRIVER[@]}" consume "$NAMESRV" e2e-consumer "$TMP/consumed" "${TOPICS[@]}" >"$TMP/consumer.log" 2>&1 &
 PIDS+=($!)
 SHORT=60 LONG=40 RECALLED=10
 for topic in "${TOPICS[@]}"; do
-  driver send "$NAMESRV" "$topic" $SHORT 1000 20000 0 >>"$TMP/send.log" 2>&1 || fail "send to $topic"
-  driver send "$NAMESRV" "$topic" $LONG 300000 600000 $RECALLED >>"$TMP/send.log" 2>&1 ||
+  "${DRIVER[@]}" send "$NAMESRV" "$topic" $SHORT 1000 20000 0 >>"$TMP/send.log" 2>&1 || fail "send to $topic"
+  "${DRIVER[@]}" send "$NAMESRV" "$topic" $LONG 300000 600000 $RECALLED >>"$TMP/send.log" 2>&1 ||
     { cat "$TMP/send.log" >&2; fail "send and recall on $topic"; }
 done
 for topic in "${TOPICS[@]}"; do
@@ -122,8 +126,8 @@ echo "e2e_rocketmq: step 1 (sent $SHORT short and $LONG long per topic, $RECALLE
 report_counts "${TOPICS[@]}"
 
 # 2. Delete a topic with pending long delays and soon-due messages.
-driver send "$NAMESRV" e2e_doomed 20 300000 600000 0 >>"$TMP/send.log" 2>&1 || fail "send to e2e_doomed"
-driver send "$NAMESRV" e2e_doomed 20 15000 30000 0 >>"$TMP/send.log" 2>&1 || fail "send to e2e_doomed"
+"${DRIVER[@]}" send "$NAMESRV" e2e_doomed 20 300000 600000 0 >>"$TMP/send.log" 2>&1 || fail "send to e2e_doomed"
+"${DRIVER[@]}" send "$NAMESRV" e2e_doomed 20 15000 30000 0 >>"$TMP/send.log" 2>&1 || fail "send to e2e_doomed"
 wait_for 30 "e2e_doomed's 40 pending messages on both sides" \
   'test "$(sidecar_gauge rocketmq_timing_messages e2e_doomed)-$(broker_gauge e2e_doomed)" = 40-40'
 mqadmin deleteTopic -c DefaultCluster -t e2e_doomed >>"$TMP/mqadmin.log" 2>&1 || fail "mqadmin deleteTopic"
@@ -145,10 +149,14 @@ OBSERVE_UNTIL=$((BROKER_STARTED + 200 > SECONDS + 60 ? BROKER_STARTED + 200 : SE
 ) >"$TMP/observed" &
 OBSERVER=$!
 PIDS+=($OBSERVER)
-echo "e2e_rocketmq: step 2: e2e_doomed gone from the sidecar ${DELETE_TO_GONE_MS} ms after mqadmin returned"
+by_webhook=$(sidecar_counter 'timing_sidecar_events_total{source="webhook",type="topic.deleted"}')
+unauthorized=$(sidecar_counter 'timing_sidecar_events_rejected_total{reason="unauthorized"}')
+[ "$unauthorized" = 0 ] || FAILURES+=("the sidecar refused $unauthorized signed pushes of the plugin")
+echo "e2e_rocketmq: step 2: e2e_doomed gone from the sidecar ${DELETE_TO_GONE_MS} ms after mqadmin returned" \
+  "(deletions applied from the signed webhook push: $by_webhook; the feed carries it too)"
 
 # 4. The sidecar down for 30 s while a producer sends timing messages flat out.
-driver load "$NAMESRV" e2e_orders 55 2 "$TMP/load-rate" >"$TMP/load.log" 2>&1 &
+"${DRIVER[@]}" load "$NAMESRV" e2e_orders 55 2 "$TMP/load-rate" >"$TMP/load.log" 2>&1 &
 LOADER=$!
 PIDS+=($LOADER)
 sleep 12
@@ -164,9 +172,10 @@ wait "$LOADER" || { cat "$TMP/load.log" >&2; fail "the producer failed while the
 read -r rate_up rate_down < <(awk -v from="$down_from" -v to="$down_to" '
   NR == 1 { first = $1 } { last = $1; n[$1] = $2 }
   END {
-    for (s in n) {
-      if (s >= from + 1 && s < to) { down += n[s]; dn++ }
-      else if (s >= first + 3 && s < last && (s < from || s > to + 1)) { up += n[s]; un++ }
+    for (key in n) {
+      s = key + 0
+      if (s >= from + 1 && s < to) { down += n[key]; dn++ }
+      else if (s >= first + 3 && s < last && (s < from || s > to + 1)) { up += n[key]; un++ }
     }
     printf "%d %d\n", (un ? up / un : 0), (dn ? down / dn : 0)
   }' "$TMP/load-rate")
@@ -207,8 +216,8 @@ echo "e2e_rocketmq: step 3: relists after a gap: $relists_before before the brok
 report_counts "${TOPICS[@]}"
 
 # A down sidecar costs the broker at most a log line a minute.
-broker_log=$TMP/home/logs/rocketmqlogs/broker.log
-unreachable=$(grep -c "timing-sidecar plugin: cannot reach" "$broker_log" || true)
+unreachable=$(find "$TMP/home/logs" -name 'broker*.log' -exec cat {} + 2>/dev/null |
+  grep -c "timing-sidecar plugin: cannot reach" || true)
 [ "$unreachable" -le $((SECONDS / 60 + 1)) ] || FAILURES+=("$unreachable lines about the sidecar in $SECONDS s")
 webhook=$(awk '/^timing_sidecar_events_total\{/ && /source="webhook"/ { sum += $NF } END { print sum + 0 }' \
   <(curl -sf "http://$WEB/metrics"))

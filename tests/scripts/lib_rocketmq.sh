@@ -46,20 +46,15 @@ build_harness() {
     dependency:build-classpath -Dmdep.outputFile="$target/classpath.txt" >"$TMP/mvn-harness.log" 2>&1 ||
     { tail -30 "$TMP/mvn-harness.log" >&2; fail "cannot resolve RocketMQ $version from Maven Central"; }
   CLASSPATH_RMQ=$(cat "$target/classpath.txt"):$target/classes
-}
-
-# A client JVM: small, quick to start.
-client_java() {
-  java -Xmx192m -XX:TieredStopAtLevel=1 "${JDK17_FLAGS[@]}" -Duser.home="$TMP/home" \
-    -Drocketmq.client.logUseSlf4j=false -cp "$CLASSPATH_RMQ" "$@"
+  # A client JVM, small and quick to start. An array rather than a function, so that a client
+  # started with & is the JVM itself and the clean-up's kill reaches it.
+  CLIENT_JAVA=(java -Xmx192m -XX:TieredStopAtLevel=1 "${JDK17_FLAGS[@]}" -Duser.home="$TMP/home"
+    -cp "$CLASSPATH_RMQ")
+  DRIVER=("${CLIENT_JAVA[@]}" org.timingsidecar.e2e.Driver)
 }
 
 mqadmin() {
-  client_java org.apache.rocketmq.tools.command.MQAdminStartup "$@" -n "$NAMESRV"
-}
-
-driver() {
-  client_java org.timingsidecar.e2e.Driver "$@"
+  "${CLIENT_JAVA[@]}" org.apache.rocketmq.tools.command.MQAdminStartup "$@" -n "$NAMESRV"
 }
 
 # start_namesrv: NAMESRV (host:port) of a running name server.
@@ -153,9 +148,12 @@ show_logs() {
   return 0
 }
 
-# gauge URL NAME TOPIC: the value of NAME{topic=TOPIC} as an integer, or "absent".
+# gauge URL NAME TOPIC: the value of NAME{topic=TOPIC} as an integer, or "absent". The value is
+# the first field after the labels (RocketMQ's exporter writes a timestamp after it).
 gauge() {
   { curl -sf --max-time 10 "$1" || true; } | awk -v name="$2" -v topic="topic=\"$3\"" '
-    index($0, name "{") == 1 && index($0, topic) { printf "%d\n", $NF; found = 1; exit }
+    index($0, name "{") == 1 && index($0, topic) {
+      sub(/^[^}]*} */, ""); printf "%d\n", $1; found = 1; exit
+    }
     END { if (!found) print "absent" }'
 }
