@@ -150,16 +150,17 @@ OBSERVE_UNTIL=$((BROKER_STARTED + 200 > SECONDS + 60 ? BROKER_STARTED + 200 : SE
 OBSERVER=$!
 PIDS+=($OBSERVER)
 by_webhook=$(sidecar_counter 'timing_sidecar_events_total{source="webhook",type="topic.deleted"}')
+stale=$(sidecar_counter 'timing_sidecar_events_ignored_total{reason="stale_revision"}')
 unauthorized=$(sidecar_counter 'timing_sidecar_events_rejected_total{reason="unauthorized"}')
 [ "$unauthorized" = 0 ] || FAILURES+=("the sidecar refused $unauthorized signed pushes of the plugin")
-echo "e2e_rocketmq: step 2: e2e_doomed gone from the sidecar ${DELETE_TO_GONE_MS} ms after mqadmin returned" \
-  "(deletions applied from the signed webhook push: $by_webhook; the feed carries it too)"
+echo "e2e_rocketmq: step 2: e2e_doomed gone from the sidecar ${DELETE_TO_GONE_MS} ms after mqadmin returned;" \
+  "deletions applied from the signed webhook push: $by_webhook, events ignored as already applied: $stale"
 
 # 4. The sidecar down for 30 s while a producer sends timing messages flat out.
-"${DRIVER[@]}" load "$NAMESRV" e2e_orders 55 2 "$TMP/load-rate" >"$TMP/load.log" 2>&1 &
+"${DRIVER[@]}" load "$NAMESRV" e2e_orders 70 2 "$TMP/load-rate" >"$TMP/load.log" 2>&1 &
 LOADER=$!
 PIDS+=($LOADER)
-sleep 12
+sleep 20
 kill "$SIDECAR_PID"
 wait "$SIDECAR_PID" 2>/dev/null || true
 down_from=$(date +%s)
@@ -175,12 +176,14 @@ read -r rate_up rate_down < <(awk -v from="$down_from" -v to="$down_to" '
     for (key in n) {
       s = key + 0
       if (s >= from + 1 && s < to) { down += n[key]; dn++ }
-      else if (s >= first + 3 && s < last && (s < from || s > to + 1)) { up += n[key]; un++ }
+      else if (s >= first + 10 && s < last && (s < from || s > to + 2)) { up += n[key]; un++ }
     }
     printf "%d %d\n", (un ? up / un : 0), (dn ? down / dn : 0)
   }' "$TMP/load-rate")
 echo "e2e_rocketmq: step 4: $(cat "$TMP/load.log"); sends/s with the sidecar up $rate_up, down $rate_down"
-[ "$rate_down" -ge $((rate_up * 8 / 10)) ] || FAILURES+=("send rate fell to $rate_down/s from $rate_up/s with the sidecar down")
+# Only a collapse fails: on two shared cores the producer, broker, consumer and sidecar compete,
+# and the rate moves by 20% either way from second to second.
+[ "$rate_down" -ge $((rate_up * 6 / 10)) ] || FAILURES+=("send rate fell to $rate_down/s from $rate_up/s with the sidecar down")
 expect_converged "step 4 after the sidecar's 30 s down" 90 "${TOPICS[@]}"
 [ "$(sidecar_gauge rocketmq_timing_messages e2e_spare)" = absent ] ||
   FAILURES+=("e2e_spare, deleted while the sidecar was down, is still shown")
@@ -209,19 +212,20 @@ awk 'NR == 1 || $2 != prev { print "  " $0 } { prev = $2 }' "$TMP/observed"
 relists_before=$(relists_gone)
 stop_broker
 start_broker
+# The sidecar's reconnect backoff (up to 30 s) grew while the broker was down.
+wait_for 120 "a relist after the broker restart" 'test "$(relists_gone)" -gt "$relists_before"'
+echo "e2e_rocketmq: step 3: the sidecar relisted after the broker restart ($(relists_gone) relists after a gap)"
+# The feed after the restart: deliveries seen by the consumer are seen by the sidecar.
+"${DRIVER[@]}" send "$NAMESRV" e2e_billing 20 1000 5000 0 >>"$TMP/send.log" 2>&1 || fail "send after the restart"
+wait_for 60 "deliveries after the broker restart" 'test "$(consumed e2e_billing)" -ge $((SHORT + 20))'
 expect_converged "step 3 after the broker restart" 90 "${TOPICS[@]}"
-relists_after=$(relists_gone)
-[ "$relists_after" -gt "$relists_before" ] || FAILURES+=("the broker restart did not make the sidecar relist")
-echo "e2e_rocketmq: step 3: relists after a gap: $relists_before before the broker restart, $relists_after after"
 report_counts "${TOPICS[@]}"
 
 # A down sidecar costs the broker at most a log line a minute.
 unreachable=$(find "$TMP/home/logs" -name 'broker*.log' -exec cat {} + 2>/dev/null |
   grep -c "timing-sidecar plugin: cannot reach" || true)
 [ "$unreachable" -le $((SECONDS / 60 + 1)) ] || FAILURES+=("$unreachable lines about the sidecar in $SECONDS s")
-webhook=$(awk '/^timing_sidecar_events_total\{/ && /source="webhook"/ { sum += $NF } END { print sum + 0 }' \
-  <(curl -sf "http://$WEB/metrics"))
-echo "e2e_rocketmq: broker log lines about the unreachable sidecar: $unreachable; events by webhook since the last restart: $webhook; took $SECONDS s"
+echo "e2e_rocketmq: broker log lines about the unreachable sidecar: $unreachable; took $SECONDS s"
 
 COUNTS_MATCH=yes
 [ ${#MISMATCHES[@]} -eq 0 ] || COUNTS_MATCH=no
