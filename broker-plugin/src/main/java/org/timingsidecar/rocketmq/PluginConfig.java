@@ -15,12 +15,21 @@ public final class PluginConfig {
     private String timingSidecarWebhookUrl =
         property("timingSidecarWebhookUrl", "http://127.0.0.1:9878/v1/events");
     private String timingSidecarSecretFile = property("timingSidecarSecretFile", "");
-    private int timingSidecarEventBuffer = Integer.parseInt(property("timingSidecarEventBuffer", "262144"));
-    private long timingSidecarTopicScanMs = Long.parseLong(property("timingSidecarTopicScanMs", "1000"));
+    private int timingSidecarEventBuffer = (int) number("timingSidecarEventBuffer", 262144);
+    private long timingSidecarTopicScanMs = number("timingSidecarTopicScanMs", 1000);
 
     private static String property(String key, String fallback) {
         String value = System.getProperty(key);
         return value == null ? fallback : value.trim();
+    }
+
+    private static long number(String key, long fallback) {
+        String value = property(key, Long.toString(fallback));
+        try {
+            return Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + ": not a whole number: " + value);
+        }
     }
 
     /** Checks every value; the message names the key, so a broker refusing to start says why. */
