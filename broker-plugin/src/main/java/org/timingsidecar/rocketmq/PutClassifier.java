@@ -13,7 +13,8 @@ import org.apache.rocketmq.common.message.MessageExtBrokerInner;
  * <li>roll: TimerMessageStore re-puts a message whose delay exceeds the roll window to
  * rmq_sys_wheel_timer with TIMER_ROLL_TIMES; still pending, so nothing happens.</li>
  * <li>recall: RecallMessageProcessor puts a marker with TIMER_DEL_UNIQKEY = realTopic + "+" +
- * uniqKey, which the same hook also moves to rmq_sys_wheel_timer.</li>
+ * uniqKey (5.3.x) or, from 5.5 unless appendTopicForTimerDeleteKey is set, uniqKey alone; the
+ * same hook moves it to rmq_sys_wheel_timer with REAL_TOPIC.</li>
  * <li>delivery: TimerMessageStore.convertMessage re-puts to the real topic, keeping TIMER_OUT_MS,
  * adding TIMER_DEQUEUE_MS and clearing REAL_TOPIC. A copy of a delivered message put again by
  * a consumer's send-back (RETRY_TOPIC set), the delay-level scheduler (REAL_TOPIC set) or pop
@@ -44,7 +45,7 @@ public final class PutClassifier {
         if (TIMER_TOPIC.equals(topic)) {
             if (msg.getProperty(MessageConst.PROPERTY_TIMER_ROLL_TIMES) != null) return null;
             String deleteKey = msg.getProperty(MessageConst.PROPERTY_TIMER_DEL_UNIQKEY);
-            if (deleteKey != null) return recall(deleteKey);
+            if (deleteKey != null) return recall(deleteKey, msg.getProperty(MessageConst.PROPERTY_REAL_TOPIC));
             return enqueue(msg);
         }
         if (topic == null || topic.startsWith(SYSTEM_TOPIC_PREFIX)) return null;
@@ -74,11 +75,13 @@ public final class PutClassifier {
         return new SidecarEvent(SidecarEvent.Type.TIMER_ENQUEUED, realTopic, id, deliverAtMs);
     }
 
-    /** TimerMessageStore.buildDeleteKey: topic names cannot hold '+', so the first one splits. */
-    private static SidecarEvent recall(String deleteKey) {
+    /**
+     * TimerMessageStore.buildDeleteKey: "topic+id", or the id alone. Neither topic names nor
+     * UNIQ_KEYs hold '+', so a '+' splits; without one the topic is the marker's REAL_TOPIC.
+     */
+    private static SidecarEvent recall(String deleteKey, String realTopic) {
         int plus = deleteKey.indexOf('+');
-        if (plus <= 0) return null;
-        String topic = deleteKey.substring(0, plus);
+        String topic = plus >= 0 ? deleteKey.substring(0, plus) : realTopic;
         String id = deleteKey.substring(plus + 1);
         if (!validTopic(topic) || !validId(id)) return null;
         return new SidecarEvent(SidecarEvent.Type.TIMER_CANCELLED, topic, id, 0);

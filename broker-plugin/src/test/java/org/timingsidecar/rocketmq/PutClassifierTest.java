@@ -121,6 +121,23 @@ class PutClassifierTest {
     }
 
     @Test
+    void aRecallMarkerWithTheIdAloneCancelsOnItsRealTopic() {
+        // 5.5: buildDeleteKey(topic, id, appendTopicForTimerDeleteKey=false) is the id alone.
+        String id = MessageClientIDSetter.createUniqID();
+        MessageExtBrokerInner marker = sent("orders");
+        MessageAccessor.putProperty(marker, MessageConst.PROPERTY_TIMER_DEL_UNIQKEY, id);
+        MessageAccessor.putProperty(marker, MessageConst.PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX, id);
+        MessageAccessor.putProperty(marker, MessageConst.PROPERTY_TIMER_OUT_MS, String.valueOf(DELIVER_AT));
+        MessageAccessor.putProperty(marker, MessageConst.PROPERTY_REAL_TOPIC, "orders");
+        marker.setTopic(TimerMessageStore.TIMER_TOPIC);
+        SidecarEvent event = PutClassifier.classify(marker);
+        assertNotNull(event);
+        assertEquals(SidecarEvent.Type.TIMER_CANCELLED, event.type);
+        assertEquals("orders", event.topic);
+        assertEquals(id, event.id);
+    }
+
+    @Test
     void aRolledRecallMarkerChangesNothing() {
         MessageExtBrokerInner marker = enqueued("orders");
         MessageAccessor.putProperty(marker, MessageConst.PROPERTY_TIMER_DEL_UNIQKEY,
@@ -192,8 +209,12 @@ class PutClassifierTest {
         MessageAccessor.clearProperty(noId, MessageConst.PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX);
         assertNull(PutClassifier.classify(noId));
         MessageExtBrokerInner badKey = enqueued("orders");
-        MessageAccessor.putProperty(badKey, MessageConst.PROPERTY_TIMER_DEL_UNIQKEY, "no-separator");
+        MessageAccessor.putProperty(badKey, MessageConst.PROPERTY_TIMER_DEL_UNIQKEY, "+");
         assertNull(PutClassifier.classify(badKey));
+        MessageExtBrokerInner noTopic = enqueued("orders");
+        MessageAccessor.putProperty(noTopic, MessageConst.PROPERTY_TIMER_DEL_UNIQKEY, "ABC");
+        MessageAccessor.clearProperty(noTopic, MessageConst.PROPERTY_REAL_TOPIC);
+        assertNull(PutClassifier.classify(noTopic));
         assertNull(PutClassifier.classify(null));
     }
 
