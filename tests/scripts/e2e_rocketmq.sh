@@ -180,7 +180,7 @@ read -r rate_up rate_down < <(awk -v from="$down_from" -v to="$down_to" '
     }
     printf "%d %d\n", (un ? up / un : 0), (dn ? down / dn : 0)
   }' "$TMP/load-rate")
-echo "e2e_rocketmq: step 4: $(cat "$TMP/load.log"); sends/s with the sidecar up $rate_up, down $rate_down"
+echo "e2e_rocketmq: step 4: $(tail -1 "$TMP/load.log"); sends/s with the sidecar up $rate_up, down $rate_down"
 # Only a collapse fails: on two shared cores the producer, broker, consumer and sidecar compete,
 # and the rate moves by 20% either way from second to second.
 [ "$rate_down" -ge $((rate_up * 6 / 10)) ] || FAILURES+=("send rate fell to $rate_down/s from $rate_up/s with the sidecar down")
