@@ -43,7 +43,8 @@ run_config() {
   mqadmin updateTopic -c DefaultCluster -t bench >/dev/null 2>&1 || fail "updateTopic"
   # A warm-up, so that the JIT and a fresh store's page faults weigh the same in each run.
   "${DRIVER[@]}" load "$NAMESRV" bench 5 2 "$TMP/warm" >/dev/null 2>&1 || fail "warm-up"
-  line=$("${DRIVER[@]}" load "$NAMESRV" bench "$DURATION" 2 "$TMP/rate") || fail "load: $line"
+  # The last line is the summary; RocketMQ's logging set-up prints its own lines first.
+  line=$("${DRIVER[@]}" load "$NAMESRV" bench "$DURATION" 2 "$TMP/rate" | tail -1) || fail "load: $line"
   echo "$name $line" | tee -a "$TMP/results"
   if [ -n "$sidecar_pid" ]; then
     kill "$sidecar_pid"
