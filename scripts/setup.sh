@@ -23,6 +23,10 @@ PACKAGES=(
   podman runc debootstrap
 )
 
+# The broker plugin and the real-broker test: a JDK (17 or newer) and Maven, unless already there.
+command -v java >/dev/null || PACKAGES+=(default-jdk-headless)
+command -v mvn >/dev/null || PACKAGES+=(maven)
+
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
