@@ -114,6 +114,10 @@ if source_url=$(git remote get-url origin 2>/dev/null); then
   labels+=(--label "org.opencontainers.image.source=$source_url")
 fi
 
+# The broker plugin's jar goes into the image too, for the init container that copies it into the
+# broker's classpath (deploy/kubernetes/statefulset.yaml): Maven builds it (its tests run in
+# ctest's `broker-plugin: mvn package`).
+mvn -B -q -f broker-plugin/pom.xml package -DskipTests >/dev/null
 podman build --network=host -f deploy/container/Containerfile --build-arg "VERSION=$version" \
   "${labels[@]}" -t "$image" .
 echo "build-image: built $image in $((SECONDS - started)) s," \

@@ -169,7 +169,8 @@ class Checker:
                               for m in c.get("volumeMounts") or []}
             for c in self.containers(spec):
                 self.check_container(where, c, volumes, claim_templates, broker_volumes,
-                                     configmaps, secrets)
+                                     configmaps, secrets,
+                                     init=c in (spec.get("initContainers") or []))
 
             self.check_scrape_annotations(where, meta, spec)
 
@@ -204,7 +205,7 @@ class Checker:
                               "is not defined")
 
     def check_container(self, where, c, volumes, claim_templates, broker_volumes, configmaps,
-                        secrets):
+                        secrets, init=False):
         cname = c.get("name")
         cw = f"{where}: container {cname}"
         port_names = {p["name"] for p in c.get("ports") or [] if "name" in p}
@@ -265,12 +266,17 @@ class Checker:
                                    "(Kubernetes would pass it on literally)")
 
         if SIDECAR_IMAGE.match(str(c.get("image", ""))):
-            self.check_sidecar(cw, c, volumes, broker_volumes, configmaps)
+            self.check_sidecar_image(cw, c)
+            # An init container of the image (it copies the broker plugin's jar) runs no sidecar.
+            if not init:
+                self.check_sidecar(cw, c, volumes, broker_volumes, configmaps)
 
-    def check_sidecar(self, cw, c, volumes, broker_volumes, configmaps):
+    def check_sidecar_image(self, cw, c):
         if self.sidecar_image and c.get("image") != self.sidecar_image:
             self.error(cw, f"image {c.get('image')!r} is not {self.sidecar_image!r}, the image "
                            "scripts/build-image.sh builds")
+
+    def check_sidecar(self, cw, c, volumes, broker_volumes, configmaps):
         sc = c.get("securityContext") or {}
         if sc.get("runAsNonRoot") is not True or sc.get("runAsUser") == 0:
             self.error(cw, "securityContext.runAsNonRoot must be true (and runAsUser not 0)")

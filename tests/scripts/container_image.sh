@@ -54,6 +54,14 @@ out=$(podman run --rm --network=host "$image" --version)
 [[ "$out" == *"$version"* ]] || fail "--version in the image says '$out'"
 echo "$out"
 
+echo "== the broker plugin's jar, as the Kubernetes init container copies it"
+jar=/usr/share/timing-sidecar/broker-plugin/timing-sidecar-rocketmq-plugin.jar
+in_image=$(podman run --rm --network=host --entrypoint sha256sum "$image" "$jar" | cut -d' ' -f1)
+built=$(sha256sum broker-plugin/target/timing-sidecar-rocketmq-plugin.jar | cut -d' ' -f1)
+[[ -n "$in_image" && "$in_image" == "$built" ]] ||
+  fail "$jar in the image ($in_image) is not the jar Maven built ($built)"
+echo "$jar: the jar Maven built"
+
 echo "== run it on free loopback ports"
 # start_sidecar (lib.sh) runs $SIDECAR with its listen flags; podman run stays attached, passes
 # the container's stderr through and forwards signals to it. Hardened as the manifests run it:
