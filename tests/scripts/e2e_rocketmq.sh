@@ -221,11 +221,12 @@ wait_for 60 "deliveries after the broker restart" 'test "$(consumed e2e_billing)
 expect_converged "step 3 after the broker restart" 90 "${TOPICS[@]}"
 report_counts "${TOPICS[@]}"
 
-# A down sidecar costs the broker at most a log line a minute.
+# A down sidecar costs the broker at most a log line a minute: every line the plugin logs, other
+# than its start-up line, counts.
 unreachable=$(find "$TMP/home/logs" -name 'broker*.log' -exec cat {} + 2>/dev/null |
-  grep -c "timing-sidecar plugin: cannot reach" || true)
+  grep "timing-sidecar plugin:" | grep -vc "timing-sidecar plugin: feed on" || true)
 [ "$unreachable" -le $((SECONDS / 60 + 1)) ] || FAILURES+=("$unreachable lines about the sidecar in $SECONDS s")
-echo "e2e_rocketmq: broker log lines about the unreachable sidecar: $unreachable; took $SECONDS s"
+echo "e2e_rocketmq: broker log lines of the plugin besides its start: $unreachable; took $SECONDS s"
 
 COUNTS_MATCH=yes
 [ ${#MISMATCHES[@]} -eq 0 ] || COUNTS_MATCH=no
