@@ -198,9 +198,9 @@ class LargeBuffer {
   void advise_huge_pages(bool huge) const {
     if (mapped_) madvise(data_, bytes_, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
   }
-  static constexpr size_t kHugePageBytes = size_t{2} << 20;
 
  private:
+  static constexpr size_t kHugePageBytes = size_t{2} << 20;
   static constexpr size_t kCacheLineBytes = 64;
   static size_t round_up(size_t value, size_t multiple) {
     return (value + multiple - 1) / multiple * multiple;
@@ -346,15 +346,12 @@ class RecordSlab {
       return index;
     }
     if (used_ == TimingWheel<RecordSlab>::kMaxNodes) throw std::length_error("scheduler is full");
-    if (used_ == 0) {
-      // A small scheduler (one shard of a sidecar with a few thousand pending messages) would
-      // hold a whole 2 MiB huge page for a few KiB of records: 32 MiB over 16 shards.
+    if ((used_ & kChunkMask) == 0) {
       chunks_.emplace_back(kChunkSize * sizeof(Record));
-      chunks_.back().advise_huge_pages(false);
-    } else if (used_ == kSmallPageRecords) {
-      chunks_.front().advise_huge_pages(true);
-    } else if ((used_ & kChunkMask) == 0) {
-      chunks_.emplace_back(kChunkSize * sizeof(Record));
+      // The first chunk stays on small pages: a huge page would hold 2 MiB for a shard's first
+      // few records (32 MiB over 16 shards at a few thousand pending messages), and rounds up
+      // each shard by up to 2 MiB. 6 MiB of records are within the TLB's reach of small pages.
+      if (chunks_.size() == 1) chunks_.back().advise_huge_pages(false);
     }
     return used_++;
   }
@@ -382,8 +379,6 @@ class RecordSlab {
   static constexpr int kChunkBits = 17;
   static constexpr uint32_t kChunkSize = uint32_t{1} << kChunkBits;
   static constexpr uint32_t kChunkMask = kChunkSize - 1;
-  // The first chunk takes huge pages only once its records fill one.
-  static constexpr uint32_t kSmallPageRecords = LargeBuffer::kHugePageBytes / sizeof(Record);
 
   std::vector<LargeBuffer> chunks_;
   uint32_t used_ = 0;  // records ever handed out; all below are live or on the free list
