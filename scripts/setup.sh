@@ -8,7 +8,7 @@ PACKAGES=(
   # build
   cmake g++ make pkg-config
   prometheus-cpp-dev libcpp-httplib-dev nlohmann-json3-dev libcli11-dev catch2
-  zlib1g-dev libssl-dev libyaml-cpp-dev libcrypt-dev
+  zlib1g-dev libssl-dev libyaml-cpp-dev libcrypt-dev libtomlplusplus-dev
   # tests: the real Prometheus and promtool, curl, jq, YAML lint, python3 for the tools
   prometheus curl jq yamllint python3 python3-yaml dpkg-dev openssl
   # deploy_deb: CPack's shlibdeps runs `file`; deploy_systemd: systemd-analyze verify

@@ -6,6 +6,8 @@
 #include <charconv>
 #include <sstream>
 
+#include "timing_sidecar/config_file.hpp"
+
 namespace timing_sidecar {
 
 namespace {
@@ -172,10 +174,10 @@ std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv)
       "timing-sidecar"};
   app.set_version_flag("--version", std::string("timing-sidecar ") + TIMING_SIDECAR_VERSION);
   app.set_config("--config", "",
-                 "A TOML file whose keys are the flag names without dashes, "
-                 "e.g. web.listen-address = \"0.0.0.0:9877\"");
-  // Keys such as "web.listen-address" are flag names, not [web] tables.
-  app.get_config_formatter_base()->parentSeparator('\x1f');
+                 "A TOML file whose keys are the flag names without dashes, as dotted keys "
+                 "(web.listen-address = \"0.0.0.0:9877\") or in tables ([web])");
+  // Reads the file when it is parsed, so it knows every flag added below.
+  app.config_formatter(make_toml_config(app));
   app.allow_config_extras(CLI::config_extras_mode::error);
   app.get_formatter()->column_width(40);
 

@@ -8,6 +8,7 @@
 #include "timing_sidecar/exposition.hpp"
 #include "timing_sidecar/log.hpp"
 #include "timing_sidecar/signature.hpp"
+#include "timing_sidecar/worker_pool.hpp"
 
 namespace timing_sidecar {
 
@@ -43,29 +44,8 @@ int64_t unix_seconds() {
 // gzipped scrape took 1.5 s at the same priority and 0.5 s with this.
 constexpr int kWebhookNiceIncrement = 10;
 
-// A thread pool whose workers lower their own CPU priority before their first task.
-class NicePool final : public httplib::TaskQueue {
- public:
-  NicePool(size_t threads, int increment) : pool_(threads), increment_(increment) {}
-
-  void enqueue(std::function<void()> task) override {
-    pool_.enqueue([increment = increment_, task = std::move(task)] {
-      thread_local bool lowered = false;
-      if (!lowered) {
-        // Linux keeps a nice value per thread: this one only. Raising it needs no privilege.
-        setpriority(PRIO_PROCESS, 0, getpriority(PRIO_PROCESS, 0) + increment);
-        lowered = true;
-      }
-      task();
-    });
-  }
-
-  void shutdown() override { pool_.shutdown(); }
-
- private:
-  httplib::ThreadPool pool_;
-  int increment_;
-};
+// How long a worker thread with nothing to do stays for the next request before it exits.
+constexpr std::chrono::seconds kWorkerIdleTimeout{10};
 
 bool bind_listener(httplib::Server& server, const std::string& address_text, int* port,
                    std::string* error) {
@@ -92,7 +72,7 @@ void configure_listener(httplib::Server& server, int threads) {
   server.set_read_timeout(kReadTimeoutSeconds, 0);
   server.set_write_timeout(kReadTimeoutSeconds, 0);
   server.new_task_queue = [threads] {
-    return new httplib::ThreadPool(static_cast<size_t>(threads));
+    return new WorkerPool(static_cast<size_t>(threads), kWorkerIdleTimeout);
   };
   // A plain 500: never the exception's text, which may hold internals.
   server.set_exception_handler(
@@ -113,7 +93,10 @@ HttpServer::HttpServer(const Config& config, LiveSecurity& security, Sidecar& si
   configure_listener(*web_, config_.web_threads);
   configure_listener(*webhook_, config_.web_threads);
   webhook_->new_task_queue = [threads = static_cast<size_t>(config_.web_threads)] {
-    return new NicePool(threads, kWebhookNiceIncrement);
+    return new WorkerPool(threads, kWorkerIdleTimeout, [] {
+      // Linux keeps a nice value per thread: this one only. Raising it needs no privilege.
+      setpriority(PRIO_PROCESS, 0, getpriority(PRIO_PROCESS, 0) + kWebhookNiceIncrement);
+    });
   };
   route_web();
   route_webhook();

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "timing_sidecar/allocator.hpp"
 #include "timing_sidecar/background.hpp"
 #include "timing_sidecar/config.hpp"
 #include "timing_sidecar/config_reload.hpp"
@@ -34,6 +35,10 @@ std::string display_url(const std::string& listen_address, bool tls, int port, c
 // How often the web config, the files it names and the webhook secret file are checked for a
 // change (a stat each).
 constexpr int64_t kSecurityFilesCheckIntervalMs = 1000;
+
+// How often the allocator's free pages go back to the system: often enough that a burst's parse
+// buffers do not stay resident for long, seldom enough that the walk over the heap costs nothing.
+constexpr int64_t kReleaseFreeMemoryIntervalMs = 5000;
 
 std::string join(const std::vector<std::string>& names) {
   std::string text;
@@ -79,6 +84,7 @@ void reload_config(int argc, char** argv, Config& running, PeriodicTask& sweep, 
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "notify") return run_notify(argc - 1, argv + 1);
+  tune_allocator();
   // Every thread started from here on inherits the mask; only sigwait below sees the signals. A
   // SIGHUP is never the default action, which ends the process, even before the loop waits.
   sigset_t handled_signals;
@@ -145,6 +151,7 @@ int main(int argc, char** argv) {
   }
   PeriodicTask security_files(kSecurityFilesCheckIntervalMs,
                               [&security] { security->reload(false); });
+  PeriodicTask release_memory(kReleaseFreeMemoryIntervalMs, release_free_memory);
   std::string error;
   if (!server->start(&error)) {
     log(LogLevel::kError, "cannot start", {{"error", error}});
