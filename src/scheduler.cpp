@@ -343,7 +343,7 @@ TopicMessages Scheduler::topic_messages(TopicKey topic, size_t limit) const {
   }
   const auto sorted = [](std::vector<Candidate>& heap) {
     std::sort_heap(heap.begin(), heap.end());
-    std::vector<PendingMessage> list;
+    std::vector<ScheduledMessage> list;
     list.reserve(heap.size());
     for (Candidate& candidate : heap) {
       list.push_back({std::move(candidate.id), candidate.deliver_at_ms});

@@ -226,11 +226,11 @@ HttpReply Sidecar::topic_json(std::string_view topic,
   if (auto* reply = std::get_if<HttpReply>(&answer)) return std::move(*reply);
   const TopicDetail& detail = std::get<TopicDetail>(answer);
   nlohmann::json next = nlohmann::json::array();
-  for (const PendingMessage& message : detail.messages.upcoming) {
+  for (const ScheduledMessage& message : detail.messages.upcoming) {
     next.push_back({{"id", message.id}, {"deliverAtMs", message.deliver_at_ms}});
   }
   nlohmann::json overdue = nlohmann::json::array();
-  for (const PendingMessage& message : detail.messages.overdue) {
+  for (const ScheduledMessage& message : detail.messages.overdue) {
     overdue.push_back({{"id", message.id},
                        {"deliverAtMs", message.deliver_at_ms},
                        {"overdueMs", detail.now_ms - message.deliver_at_ms}});

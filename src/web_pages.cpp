@@ -77,11 +77,11 @@ std::string page_link(size_t offset, std::string_view text) {
   return "<a href=\"/?offset=" + std::to_string(offset) + "\">" + std::string(text) + "</a>";
 }
 
-void render_messages(const std::vector<PendingMessage>& messages, const TopicDetail& detail,
+void render_messages(const std::vector<ScheduledMessage>& messages, const TopicDetail& detail,
                      bool overdue, std::string_view id, std::string& out) {
   out += "<table id=\"" + std::string(id) + "\"><tr><th>Message id</th><th>Delivery time</th>";
   out += overdue ? "<th>Overdue by (ms)</th></tr>\n" : "<th>In (ms)</th></tr>\n";
-  for (const PendingMessage& message : messages) {
+  for (const ScheduledMessage& message : messages) {
     out += overdue ? "<tr class=\"overdue\">" : "<tr>";
     out += cell(html_escape(message.id)) + cell(utc_time(message.deliver_at_ms));
     out += number_cell(overdue ? detail.now_ms - message.deliver_at_ms

@@ -47,7 +47,7 @@ class PhaseListener {
 };
 
 // One pending message of a topic, as the drill-down shows it.
-struct PendingMessage {
+struct ScheduledMessage {
   std::string id;
   int64_t deliver_at_ms = 0;
 };
@@ -55,8 +55,8 @@ struct PendingMessage {
 // The earliest pending messages of one topic, split by phase, each list ascending by delivery
 // time (ties by id) and at most the limit asked for.
 struct TopicMessages {
-  std::vector<PendingMessage> upcoming;  // not yet overdue: due ones first, then the soonest
-  std::vector<PendingMessage> overdue;   // overdue, oldest first
+  std::vector<ScheduledMessage> upcoming;  // not yet overdue: due ones first, then the soonest
+  std::vector<ScheduledMessage> overdue;   // overdue, oldest first
 };
 
 struct SchedulerConfig {

@@ -35,9 +35,9 @@ class NullObserver final : public EngineObserver {
   void on_tombstones_forgotten(const ForgottenTombstones&) override {}
 };
 
-std::vector<int64_t> times(const std::vector<PendingMessage>& messages) {
+std::vector<int64_t> times(const std::vector<ScheduledMessage>& messages) {
   std::vector<int64_t> out;
-  for (const PendingMessage& message : messages) out.push_back(message.deliver_at_ms);
+  for (const ScheduledMessage& message : messages) out.push_back(message.deliver_at_ms);
   return out;
 }
 
@@ -81,7 +81,7 @@ TEST_CASE("scheduler: a topic's earliest messages, split into overdue and upcomi
   CHECK(std::is_sorted(
       first.upcoming.begin(), first.upcoming.end(),
       [](const auto& a, const auto& b) { return a.deliver_at_ms < b.deliver_at_ms; }));
-  for (const PendingMessage& message : first.overdue) CHECK(message.id.rfind("m", 0) == 0);
+  for (const ScheduledMessage& message : first.overdue) CHECK(message.id.rfind("m", 0) == 0);
 
   const TopicMessages all = scheduler.topic_messages(1, 10'000);
   CHECK(all.overdue.size() == 50);
