@@ -82,7 +82,7 @@ if(TIMING_SIDECAR_DPKG_SHLIBDEPS)
 else()
   message(STATUS "dpkg-shlibdeps not found (package dpkg-dev): .deb Depends listed by hand")
   set(CPACK_DEBIAN_PACKAGE_DEPENDS
-      "libprometheus-cpp-core1.0, libcpp-httplib0.11, zlib1g, libssl3, libyaml-cpp0.7, libcrypt1, libstdc++6 (>= 12), libc6 (>= 2.34), libgcc-s1")
+      "libprometheus-cpp-core1.0, libcpp-httplib0.11, zlib1g, libssl3, libyaml-cpp0.7, libcrypt1, libre2-9, libstdc++6 (>= 12), libc6 (>= 2.34), libgcc-s1")
 endif()
 # conffiles (so dpkg keeps a changed config.toml on upgrade) and the maintainer scripts.
 file(WRITE "${CMAKE_BINARY_DIR}/debian/conffiles" "${TIMING_SIDECAR_CONFIG_DIR}/config.toml\n")

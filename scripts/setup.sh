@@ -8,9 +8,11 @@ PACKAGES=(
   # build
   cmake g++ make pkg-config
   prometheus-cpp-dev libcpp-httplib-dev nlohmann-json3-dev libcli11-dev catch2
-  zlib1g-dev libssl-dev libyaml-cpp-dev libcrypt-dev libtomlplusplus-dev
+  zlib1g-dev libssl-dev libyaml-cpp-dev libcrypt-dev libtomlplusplus-dev libre2-dev
   # tests: the real Prometheus and promtool, curl, jq, YAML lint, python3 for the tools
   prometheus curl jq yamllint python3 python3-yaml dpkg-dev openssl
+  # browser_pages: headless Chromium renders the web pages
+  chromium
   # deploy_deb: CPack's shlibdeps runs `file`; deploy_systemd: systemd-analyze verify
   file systemd
   # sanitizers and fuzzing (clang's runtime; llvm-symbolizer for the fuzzers' stack traces),

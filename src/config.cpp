@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "timing_sidecar/config_file.hpp"
+#include "timing_sidecar/topic_filter.hpp"
 
 namespace timing_sidecar {
 
@@ -248,6 +249,10 @@ std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv)
       .value("--max-topics", config.max_topics,
              "Events that would track a topic beyond this many are ignored and counted")
       ->check(CLI::PositiveNumber);
+  flags.value("--topics.include", config.topics_include,
+              "Track only topics whose whole name matches this RE2 expression (default: all)");
+  flags.value("--topics.exclude", config.topics_exclude,
+              "Never track topics whose whole name matches this RE2 expression");
   int64_t tombstone_retention_ms = -1;  // -1: derived from --timer.max-delay
   flags
       .duration("--tombstone.retention", tombstone_retention_ms,
@@ -317,6 +322,10 @@ std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv)
   if (config.broker_poll_timeout_ms < 1000)
     return fail("--broker.poll-timeout must be at least 1s");
   if (config.sources_poll_interval_ms < 1) return fail("--sources.poll-interval must be positive");
+  if (auto filter = TopicFilter::make(config.topics_include, config.topics_exclude);
+      auto* error = std::get_if<std::string>(&filter)) {
+    return fail(*error);
+  }
   config.log_level = log_level == "debug"   ? LogLevel::kDebug
                      : log_level == "warn"  ? LogLevel::kWarn
                      : log_level == "error" ? LogLevel::kError

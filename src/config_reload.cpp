@@ -55,6 +55,8 @@ ConfigChanges compare_configs(const Config& running, const Config& reread) {
   compare.fixed("--topics.dashboard-url", &Config::topics_dashboard_url);
   compare.fixed("--timer-metrics.file", &Config::timer_metrics_file);
   compare.fixed("--max-topics", &Config::max_topics);
+  compare.fixed("--topics.include", &Config::topics_include);
+  compare.fixed("--topics.exclude", &Config::topics_exclude);
   compare.fixed("--demo", &Config::demo);
   compare.fixed("--state.dir", &Config::state_dir);
   compare.fixed("--state.sync", &Config::state_sync);

@@ -106,8 +106,17 @@ ApplyResult Engine::apply(const std::vector<Event>& events, EventSource source) 
   return result;
 }
 
+bool Engine::admitted(const Shard& shard, std::string_view topic, uint32_t topic_hash) const {
+  if (!config_.filter || shard.names->find(topic, topic_hash) != TopicNames::kAbsent) return true;
+  if (config_.filter->admits(topic)) return true;
+  observer_.on_ignored("filtered");
+  return false;
+}
+
 bool Engine::apply_one(Shard& shard, const Event& event, uint32_t topic_hash, EventSource source,
                        int64_t now_ms, size_t& removed_series) {
+  // Before anything is interned: a filtered topic leaves no trace, not even a tombstone.
+  if (!admitted(shard, event.topic, topic_hash)) return false;
   // At the limit, an event of a new topic is ignored before its name is interned.
   if (event.type != EventType::kTopicDeleted &&
       topic_count_.load(std::memory_order_relaxed) >= config_.max_topics &&
@@ -182,6 +191,12 @@ ListAdmission Engine::admit_list(const TopicList& list) {
       Shard& shard = *shards_[index];
       std::lock_guard lock(shard.mutex);
       by_shard.visit(index, *shard.names, [&](const ListedTopic& topic, uint32_t hash) {
+        // A list is not an event: a filtered topic in it is skipped without being counted, or
+        // every poll would count it again.
+        if (config_.filter && shard.names->find(topic.name, hash) == TopicNames::kAbsent &&
+            !config_.filter->admits(topic.name)) {
+          return;
+        }
         if (topic_count_.load(std::memory_order_relaxed) >= config_.max_topics &&
             !shard.catalog.is_live(shard.names->find(topic.name, hash))) {
           observer_.on_ignored("topic_limit");
@@ -347,36 +362,6 @@ void Engine::write_metrics(std::string& out) const {
     writer_ = TopicFamiliesWriter(config_.labels, config_.snapshot_per_topic);
     throw;
   }
-}
-
-std::vector<TopicSummary> Engine::topics() const {
-  std::vector<TopicSummary> summaries;
-  for (const auto& shard : shards_) {
-    std::lock_guard lock(shard->mutex);
-    shard->store.for_each([&](TopicKey slot, const TopicSeries& series) {
-      summaries.push_back({std::string(shard->store.name(slot)), series.exposed_pending(),
-                           series.due, series.overdue, series.enqueued, series.dequeued});
-    });
-  }
-  std::sort(summaries.begin(), summaries.end(),
-            [](const TopicSummary& a, const TopicSummary& b) { return a.name < b.name; });
-  return summaries;
-}
-
-EngineStats Engine::stats() const {
-  EngineStats stats;
-  for (const auto& shard : shards_) {
-    std::lock_guard lock(shard->mutex);
-    stats.topics += shard->store.size();
-    stats.tombstones += shard->catalog.tombstone_count();
-    stats.names += shard->names->size();
-    stats.timers += shard->scheduler.timers();
-    stats.pending += shard->scheduler.pending();
-    shard->store.for_each([&](TopicKey, const TopicSeries& series) {
-      if (series.unseen != 0) ++stats.incomplete;
-    });
-  }
-  return stats;
 }
 
 }  // namespace timing_sidecar

@@ -1,5 +1,5 @@
-// Private to the engine's translation units (engine.cpp and engine_snapshot.cpp): one shard's
-// state, all of it guarded by its mutex.
+// Private to the engine's translation units (engine.cpp, engine_snapshot.cpp, engine_views.cpp):
+// one shard's state, all of it guarded by its mutex.
 #pragma once
 
 #include <memory>

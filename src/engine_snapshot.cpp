@@ -242,6 +242,11 @@ void Engine::import_state(
   uint64_t entries = 0;
   uint64_t pending = 0;
   const int64_t now_ms = clock_.now_ms();
+  // The filters may have changed since the snapshot: a topic they now refuse is left out whole
+  // (its entry, tombstone, series and messages), as if never seen.
+  const auto tracks = [this](std::string_view name) {
+    return !config_.filter || config_.filter->admits(name);
+  };
   for (uint32_t ended = 0; ended < shards;) {
     record = in.next();
     if (!record) break;
@@ -258,11 +263,12 @@ void Engine::import_state(
           const std::string name(reader.text());
           const Catalog::SavedEntry saved = read_entry(reader);
           if (!reader.ok()) break;
+          ++entries;
+          if (!tracks(name)) continue;
           Shard& shard = shard_for(name);
           std::lock_guard lock(shard.mutex);
           shard.catalog.restore(name, saved);
           restored(name, position);
-          ++entries;
         }
         break;
       case RecordType::kSeries:
@@ -273,6 +279,10 @@ void Engine::import_state(
           const int64_t unseen = reader.i64();
           const bool has_message_events = reader.u8() == 1;
           if (!reader.ok()) break;
+          if (!tracks(name)) {
+            series_places.push_back({nullptr, 0});  // its pending messages are dropped too
+            continue;
+          }
           Shard& shard = shard_for(name);
           std::lock_guard lock(shard.mutex);
           const TopicKey slot = add_series(shard, shard.names->intern(name));
@@ -297,9 +307,10 @@ void Engine::import_state(
             throw std::runtime_error("snapshot: a pending message of an unknown series");
           }
           const SeriesPlace& place = series_places[number];
+          ++pending;
+          if (place.shard == nullptr) continue;
           if (lock.mutex() != &place.shard->mutex) lock = std::unique_lock(place.shard->mutex);
           place.shard->scheduler.enqueue(place.slot, id, deliver_at_ms, now_ms, place.shard->store);
-          ++pending;
         }
         break;
       }

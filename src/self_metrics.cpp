@@ -133,7 +133,8 @@ SelfMetrics::SelfMetrics(const ConstantLabels& labels, size_t max_topics)
     removed_[reason] = &removed_family_.Add({{"reason", reason}});
   }
   // The reasons known in advance start at zero, so that rate() and the dashboard see them.
-  for (const char* reason : {"tombstoned", "stale_revision", "topic_limit", "system_topic"}) {
+  for (const char* reason :
+       {"tombstoned", "stale_revision", "topic_limit", "system_topic", "filtered"}) {
     ignored_[reason] = &ignored_family_.Add({{"reason", reason}});
   }
   for (const char* reason : {"malformed_json", "invalid_field", "unknown_type", "invalid_topic",

@@ -3,11 +3,14 @@
 #include <httplib.h>
 #include <sys/resource.h>
 
+#include <charconv>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "timing_sidecar/exposition.hpp"
 #include "timing_sidecar/log.hpp"
 #include "timing_sidecar/signature.hpp"
+#include "timing_sidecar/web_pages.hpp"
 #include "timing_sidecar/worker_pool.hpp"
 
 namespace timing_sidecar {
@@ -46,6 +49,21 @@ constexpr int kWebhookNiceIncrement = 10;
 
 // How long a worker thread with nothing to do stays for the next request before it exits.
 constexpr std::chrono::seconds kWorkerIdleTimeout{10};
+
+std::optional<std::string> query_parameter(const httplib::Request& req, const char* name) {
+  if (!req.has_param(name)) return std::nullopt;
+  return req.get_param_value(name);
+}
+
+constexpr const char* kHtmlContentType = "text/html; charset=utf-8";
+
+// A JSON error reply as an HTML page, for the views people read.
+void send_html_error(httplib::Response& res, const HttpReply& reply) {
+  res.status = reply.status;
+  res.set_content(
+      render_error_page(reply.status, nlohmann::json::parse(reply.body).value("error", "")),
+      kHtmlContentType);
+}
 
 bool bind_listener(httplib::Server& server, const std::string& address_text, int* port,
                    std::string* error) {
@@ -143,6 +161,32 @@ void HttpServer::route_web() {
   });
   web_->Get("/v1/topics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(sidecar_.topics_json(), "application/json");
+  });
+  // Topic names hold no '/': one path segment, percent-decoded by cpp-httplib.
+  web_->Get(R"(/v1/topics/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    send(res, sidecar_.topic_json(req.matches[1].str(), query_parameter(req, "limit")));
+  });
+  web_->Get(R"(/topics/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    const std::optional<std::string> limit = query_parameter(req, "limit");
+    const auto answer = sidecar_.topic_detail(req.matches[1].str(), limit);
+    if (const auto* reply = std::get_if<HttpReply>(&answer)) return send_html_error(res, *reply);
+    const size_t shown = limit ? std::stoul(*limit) : Sidecar::kDefaultMessageLimit;
+    res.set_content(render_topic_page(std::get<TopicDetail>(answer), shown), kHtmlContentType);
+  });
+  web_->Get("/", [this](const httplib::Request& req, httplib::Response& res) {
+    LandingPage page;
+    if (const std::optional<std::string> offset = query_parameter(req, "offset")) {
+      const char* end = offset->data() + offset->size();
+      if (std::from_chars(offset->data(), end, page.offset).ptr != end || offset->empty()) {
+        return send_html_error(
+            res, {400, nlohmann::json{{"error", "offset must be a whole number"}}.dump()});
+      }
+    }
+    page.version = TIMING_SIDECAR_VERSION;
+    page.now_ms = sidecar_.now_ms();
+    page.sources = source_states(sidecar_.metrics().registry().Collect());
+    page.topics = sidecar_.engine().topics();
+    res.set_content(render_landing_page(std::move(page)), kHtmlContentType);
   });
 }
 

@@ -1,6 +1,7 @@
 #include "timing_sidecar/sidecar.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
@@ -28,6 +29,11 @@ EngineConfig engine_config(const Config& config) {
   engine.snapshot_per_topic = config.snapshot_per_topic;
   engine.max_topics = static_cast<size_t>(config.max_topics);
   engine.tombstones = {config.tombstone_retention_ms, static_cast<size_t>(config.max_tombstones)};
+  if (!config.topics_include.empty() || !config.topics_exclude.empty()) {
+    // parse_config has checked both expressions.
+    engine.filter = std::get<std::shared_ptr<const TopicFilter>>(
+        TopicFilter::make(config.topics_include, config.topics_exclude));
+  }
   return engine;
 }
 
@@ -177,6 +183,68 @@ std::string Sidecar::topics_json() const {
                       {"dequeued", topic.dequeued}});
   }
   return nlohmann::json{{"topics", std::move(topics)}}.dump();
+}
+
+std::variant<TopicDetail, HttpReply> Sidecar::topic_detail(
+    std::string_view topic, const std::optional<std::string>& limit) const {
+  const auto error = [](int status, const std::string& message) {
+    return HttpReply{status, nlohmann::json{{"error", message}}.dump()};
+  };
+  if (!is_valid_topic_name(topic)) {
+    return error(400, "\"" + std::string(topic) + "\" is not a topic name RocketMQ accepts: 1 to " +
+                          std::to_string(kMaxTopicNameLength) + " characters of [%|a-zA-Z0-9_-]");
+  }
+  size_t messages = kDefaultMessageLimit;
+  if (limit) {
+    const char* end = limit->data() + limit->size();
+    const auto parsed = std::from_chars(limit->data(), end, messages);
+    if (parsed.ec != std::errc() || parsed.ptr != end || messages < 1 ||
+        messages > kMaxMessageLimit) {
+      return error(400, "limit \"" + *limit + "\" must be a whole number from 1 to " +
+                            std::to_string(kMaxMessageLimit));
+    }
+  }
+  TopicDetail detail = engine_.topic_detail(topic, messages);
+  switch (detail.status) {
+    case TopicDetail::Status::kLive:
+      return detail;
+    case TopicDetail::Status::kDeleted:
+      return error(404, "topic \"" + std::string(topic) + "\" was deleted" +
+                            (detail.deleted_revision
+                                 ? " at revision " + std::to_string(*detail.deleted_revision)
+                                 : std::string()));
+    case TopicDetail::Status::kUnknown:
+      break;
+  }
+  return error(404, "topic \"" + std::string(topic) +
+                        "\" is not tracked: never seen, filtered out, or forgotten");
+}
+
+HttpReply Sidecar::topic_json(std::string_view topic,
+                              const std::optional<std::string>& limit) const {
+  std::variant<TopicDetail, HttpReply> answer = topic_detail(topic, limit);
+  if (auto* reply = std::get_if<HttpReply>(&answer)) return std::move(*reply);
+  const TopicDetail& detail = std::get<TopicDetail>(answer);
+  nlohmann::json next = nlohmann::json::array();
+  for (const ScheduledMessage& message : detail.messages.upcoming) {
+    next.push_back({{"id", message.id}, {"deliverAtMs", message.deliver_at_ms}});
+  }
+  nlohmann::json overdue = nlohmann::json::array();
+  for (const ScheduledMessage& message : detail.messages.overdue) {
+    overdue.push_back({{"id", message.id},
+                       {"deliverAtMs", message.deliver_at_ms},
+                       {"overdueMs", detail.now_ms - message.deliver_at_ms}});
+  }
+  const TopicSummary& summary = detail.summary;
+  return {200, nlohmann::json{{"name", summary.name},
+                              {"pending", summary.pending},
+                              {"due", summary.due},
+                              {"overdue", summary.overdue},
+                              {"enqueued", summary.enqueued},
+                              {"dequeued", summary.dequeued},
+                              {"next", std::move(next)},
+                              {"overdueMessages", std::move(overdue)}}
+                   .dump()};
 }
 
 }  // namespace timing_sidecar

@@ -45,6 +45,8 @@ struct Config {
   std::string timer_metrics_file;
   int64_t sources_poll_interval_ms = 5'000;
   int64_t max_topics = 1'000'000;
+  std::string topics_include;  // RE2, fully anchored; empty: every topic
+  std::string topics_exclude;  // RE2, fully anchored; empty: none
   // A timing message fires at most --timer.max-delay after it was scheduled, and RocketMQ's
   // timer wheel may run behind by up to this margin: no late event comes after both.
   static constexpr int64_t kTombstoneRetentionMarginMs = 24LL * 3600 * 1000;

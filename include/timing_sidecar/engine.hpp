@@ -21,6 +21,7 @@
 #include "timing_sidecar/exposition.hpp"
 #include "timing_sidecar/scheduler.hpp"
 #include "timing_sidecar/series_store.hpp"
+#include "timing_sidecar/topic_filter.hpp"
 
 namespace timing_sidecar {
 
@@ -46,6 +47,9 @@ struct EngineConfig {
   size_t max_topics = 1'000'000;
   // max_tombstones is kept per shard, as its share of the whole.
   TombstonePolicy tombstones;
+  // Topics it refuses are never tracked (nullptr: every topic is). Fixed for the engine's life:
+  // a name held by a shard has passed it.
+  std::shared_ptr<const TopicFilter> filter;
 };
 
 // An authoritative list of the broker's topics, with RocketMQ's own pending count where the
@@ -83,6 +87,16 @@ struct TopicSummary {
   uint32_t overdue = 0;
   uint64_t enqueued = 0;
   uint64_t dequeued = 0;
+};
+
+// One topic as the drill-down shows it.
+struct TopicDetail {
+  enum class Status { kLive, kDeleted, kUnknown };
+  Status status = Status::kUnknown;
+  std::optional<int64_t> deleted_revision;  // kDeleted, when the deletion carried one
+  int64_t now_ms = 0;                       // the engine's clock when the detail was taken
+  TopicSummary summary;                     // kLive
+  TopicMessages messages;                   // kLive
 };
 
 struct EngineStats {
@@ -132,6 +146,9 @@ class Engine {
   void write_metrics(std::string& out) const;
 
   std::vector<TopicSummary> topics() const;
+  // One topic, with at most `limit` messages of each kind; locks only the topic's shard and reads
+  // only that topic's messages.
+  TopicDetail topic_detail(std::string_view name, size_t limit) const;
   EngineStats stats() const;
   const EngineConfig& config() const { return config_; }
 
@@ -140,6 +157,8 @@ class Engine {
   static constexpr size_t kShardCount = 16;
 
   Shard& shard_for(std::string_view topic) const;
+  // False, counted as ignored, for a topic the filter refuses and no shard holds yet.
+  bool admitted(const Shard& shard, std::string_view topic, uint32_t topic_hash) const;
   // Adds the series a deletion removed to `removed_series`, reported once per batch.
   bool apply_one(Shard& shard, const Event& event, uint32_t topic_hash, EventSource source,
                  int64_t now_ms, size_t& removed_series);
@@ -172,7 +191,8 @@ class Engine {
   void export_shard(size_t index, uint64_t position, RecordWriter& out) const;
   // Reads what the export wrote into an engine nothing else uses yet, telling `restored` each
   // topic and the position of the shard it came with. Pending messages take their phases at the
-  // clock's now. Throws std::runtime_error on records it cannot use.
+  // clock's now; topics the filter refuses are left out. Throws std::runtime_error on records it
+  // cannot use.
   void import_state(RecordReader& in,
                     const std::function<void(std::string_view topic, uint64_t position)>& restored);
   // While attached, inputs are journaled before they take effect (Sidecar::apply,

@@ -10,7 +10,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace timing_sidecar {
 
@@ -42,6 +44,19 @@ class PhaseListener {
   virtual void on_moved(TopicKey topic, Phase from, Phase to) = 0;
   // A message left (dequeued or cancelled) while in `phase`.
   virtual void on_removed(TopicKey topic, Phase phase) = 0;
+};
+
+// One pending message of a topic, as the drill-down shows it.
+struct ScheduledMessage {
+  std::string id;
+  int64_t deliver_at_ms = 0;
+};
+
+// The earliest pending messages of one topic, split by phase, each list ascending by delivery
+// time (ties by id) and at most the limit asked for.
+struct TopicMessages {
+  std::vector<ScheduledMessage> upcoming;  // not yet overdue: due ones first, then the soonest
+  std::vector<ScheduledMessage> overdue;   // overdue, oldest first
 };
 
 struct SchedulerConfig {
@@ -77,6 +92,11 @@ class Scheduler {
 
   // When advance() next has work to do; nullopt when nothing is pending that can still move.
   std::optional<int64_t> next_wakeup_ms() const;
+
+  // The `limit` earliest messages of each kind of one topic. Walks that topic's own list only,
+  // keeping the best `limit` in a bounded heap: O(n log limit) for its n messages, with nothing
+  // added to enqueue or remove, which run millions of times for each time this is asked.
+  TopicMessages topic_messages(TopicKey topic, size_t limit) const;
 
   size_t pending() const;       // messages held
   size_t timers() const;        // timers armed (overdue messages hold none)

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "timing_sidecar/clock.hpp"
@@ -76,6 +77,15 @@ class Sidecar {
 
   std::string topics_json() const;  // GET /v1/topics
 
+  // The drill-down of GET /v1/topics/{topic}?limit=N and its HTML view: the topic's detail, or
+  // the error to answer (400 for a name RocketMQ would refuse or a bad limit, 404 for a topic
+  // that is not live). `limit` is the query parameter as given, if it was.
+  static constexpr size_t kDefaultMessageLimit = 100;
+  static constexpr size_t kMaxMessageLimit = 10'000;
+  std::variant<TopicDetail, HttpReply> topic_detail(std::string_view topic,
+                                                    const std::optional<std::string>& limit) const;
+  HttpReply topic_json(std::string_view topic, const std::optional<std::string>& limit) const;
+
   // A request refused before it reached ingest() (too large, chunked, ...): counted here.
   HttpReply reject(std::string_view reason, int status, std::string_view message);
 
@@ -83,6 +93,7 @@ class Sidecar {
   bool ready() const { return ready_.load(); }
   void set_ready(bool ready) { ready_.store(ready); }
 
+  int64_t now_ms() const { return clock_.now_ms(); }
   Engine& engine() { return engine_; }
   SelfMetrics& metrics() { return metrics_; }
 

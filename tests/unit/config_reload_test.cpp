@@ -18,10 +18,12 @@ TEST_CASE("config reload: log, sweep and poll settings apply, the others wait fo
   reread.web_listen_address = "127.0.0.1:19877";
   reread.state_dir = "/var/lib/elsewhere";
   reread.web_config_file = "/etc/other-web.yml";
+  reread.topics_exclude = "tmp-.*";
   const ConfigChanges changes = compare_configs(running, reread);
   CHECK(changes.applied == std::vector<std::string>{"--log.level", "--log.format",
                                                     "--reconcile.interval",
                                                     "--sources.poll-interval"});
-  CHECK(changes.need_restart ==
-        std::vector<std::string>{"--web.listen-address", "--web.config.file", "--state.dir"});
+  CHECK(changes.need_restart == std::vector<std::string>{"--web.listen-address",
+                                                         "--web.config.file", "--topics.exclude",
+                                                         "--state.dir"});
 }
