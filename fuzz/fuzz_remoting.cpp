@@ -37,9 +37,9 @@ void check_round_trip(const Command& command) {
   const auto* decoded = std::get_if<Decoded>(&result);
   require(decoded != nullptr && decoded->consumed == again.size());
   const Command& copy = decoded->command;
-  require(copy.code == command.code && copy.opaque == command.opaque &&
-          copy.flag == command.flag && copy.remark == command.remark &&
-          copy.ext_fields == command.ext_fields && copy.body == command.body);
+  require(copy.code == command.code && copy.opaque == command.opaque && copy.flag == command.flag &&
+          copy.remark == command.remark && copy.ext_fields == command.ext_fields &&
+          copy.body == command.body);
 }
 
 }  // namespace

@@ -34,9 +34,9 @@ echo "e2e_remoting: broker up after $SECONDS s; remoting $REMOTING, broker metri
 
 start_sidecar s --broker.remoting-address "$REMOTING" --sources.poll-interval "${POLL_MS}ms"
 WEB=$s_WEB
-wait_for 30 "the sidecar's first list" 'curl -sf "http://$WEB/readyz" >/dev/null'
-scrape() { curl -sf --max-time 10 "http://$WEB/metrics"; }
-sidecar_gauge() { gauge "http://$WEB/metrics" rocketmq_timing_messages "$1"; }
+wait_for 30 "the sidecar's first list" 'curl -sf "$WEB/readyz" >/dev/null'
+scrape() { curl -sf --max-time 10 "$WEB/metrics"; }
+sidecar_gauge() { gauge "$WEB/metrics" rocketmq_timing_messages "$1"; }
 broker_gauge() { gauge "$BROKER_METRICS" rocketmq_timing_messages "$1"; }
 sample() { { scrape || true; } | awk -v s="$1" 'index($0, s " ") == 1 { print $2; found = 1 } END { if (!found) print "absent" }'; }
 up() { sample 'timing_sidecar_source_up{source="remoting"}'; }

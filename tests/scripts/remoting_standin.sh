@@ -33,10 +33,10 @@ start_standin() { # [PORT]
 }
 start_standin
 start_sidecar s --broker.remoting-address "127.0.0.1:$PORT" --sources.poll-interval 200ms
-for _ in $(seq 1 100); do curl -sf "http://$s_WEB/readyz" >/dev/null && break; sleep 0.1; done
-curl -sf "http://$s_WEB/readyz" >/dev/null || fail "not ready against the stand-in"
+for _ in $(seq 1 100); do curl -sf "$s_WEB/readyz" >/dev/null && break; sleep 0.1; done
+curl -sf "$s_WEB/readyz" >/dev/null || fail "not ready against the stand-in"
 
-scrape() { curl -sf "http://$s_WEB/metrics"; }
+scrape() { curl -sf "$s_WEB/metrics"; }
 series() { scrape | grep -E '^(rocketmq_timing_messages|rocketmq_timer_[a-z_]+(seconds|messages|second))[{ ]' | sort; }
 sample() { scrape | awk -v s="$1" 'index($0, s " ") == 1 { print $2; found = 1 } END { if (!found) print "absent" }'; }
 up() { sample 'timing_sidecar_source_up{source="remoting"}'; }
