@@ -20,8 +20,8 @@ using nlohmann::json;
 constexpr size_t kPrefixBytes = 8;  // the length field and the type-and-header-length field
 constexpr int kSerializeJson = 0;
 // RocketMQ's own version code travels in every header; brokers do not check it for these admin
-// requests. This is MQVersion.Version.V5_3_3's ordinal, what a 5.3.3 client sends.
-constexpr int kClientVersion = 489;
+// requests. 479 is what a 5.3.3 broker writes in its own responses (MQVersion V5_3_3).
+constexpr int kClientVersion = 479;
 
 void put_int32(std::string& out, uint32_t value) {
   out.push_back(static_cast<char>((value >> 24) & 0xff));

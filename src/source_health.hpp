@@ -33,7 +33,7 @@ struct SourceMetrics {
   SourceMetrics(prometheus::Registry& registry, const ConstantLabels& labels)
       : up(prometheus::BuildGauge()
                .Name("timing_sidecar_source_up")
-               .Help("1 while the last read of a file or poll of the dashboard succeeded, else 0, "
+               .Help("1 while the last read of a file or poll of a server succeeded, else 0, "
                      "by source (topics_file, dashboard, timer_metrics, remoting).")
                .Labels(constant_labels(labels))
                .Register(registry)),

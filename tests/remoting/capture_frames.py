@@ -14,7 +14,7 @@ import sys
 
 def request(code, opaque):
     header = json.dumps({"code": code, "flag": 0, "language": "CPP", "opaque": opaque,
-                         "serializeTypeCurrentRPC": "JSON", "version": 489},
+                         "serializeTypeCurrentRPC": "JSON", "version": 479},
                         separators=(",", ":")).encode()
     return struct.pack(">ii", 4 + len(header), len(header)) + header
 

@@ -76,7 +76,7 @@ def render(state):
     counts.update(state["topics"])
     timing = {name: {"count": n, "timeStamp": 1764680000000} for name, n in counts.items()}
     runtime = {"timerReadBehind": "2", "timerOffsetBehind": "17", "timerCongestNum": "0",
-               "timerEnqueueTps": "12.5", "timerDequeueTps": "11.0", "brokerVersion": "489"}
+               "timerEnqueueTps": "12.5", "timerDequeueTps": "11.0", "brokerVersion": "479"}
     dump = lambda value: json.dumps(value, separators=(",", ":")).encode()
     return {
         21: dump({"topicConfigTable": table, "dataVersion": version,
@@ -111,7 +111,7 @@ def serve(conn, state):
             rest = read_exactly(conn, length - 4)
             header = json.loads(rest[:type_and_length & 0xFFFFFF])
             response = {"code": 0, "flag": 1, "language": "JAVA", "opaque": header["opaque"],
-                        "serializeTypeCurrentRPC": "JSON", "version": 489}
+                        "serializeTypeCurrentRPC": "JSON", "version": 479}
             mode = state.mode()
             if mode == "close":
                 return

@@ -51,7 +51,7 @@ TEST_CASE("a request frame is the length, the JSON type and header length, the h
           "[remoting]") {
   const std::string header =
       R"({"code":21,"flag":0,"language":"CPP","opaque":7,"serializeTypeCurrentRPC":"JSON",)"
-      R"("version":489})";
+      R"("version":479})";
   const std::string frame = encode_request(kGetAllTopicConfig, 7, {});
   CHECK(frame == int32(4 + header.size()) + int32(header.size()) + header);
 
@@ -138,7 +138,7 @@ TEST_CASE("only JSON headers, with an integer code and opaque", "[remoting]") {
 TEST_CASE("the runtime table's timer figures, strings to numbers", "[remoting]") {
   const auto parsed = parse_runtime_info(
       R"({"table":{"timerReadBehind":"3","timerOffsetBehind":"120","timerCongestNum":"0",)"
-      R"("timerEnqueueTps":"10.5","timerDequeueTps":"0.0","brokerVersion":"489"}})");
+      R"("timerEnqueueTps":"10.5","timerDequeueTps":"0.0","brokerVersion":"479"}})");
   REQUIRE(std::holds_alternative<TimerRuntime>(parsed));
   const TimerRuntime& runtime = std::get<TimerRuntime>(parsed);
   CHECK(runtime.read_behind_seconds == 3);
@@ -147,7 +147,7 @@ TEST_CASE("the runtime table's timer figures, strings to numbers", "[remoting]")
   CHECK(runtime.enqueue_per_second == 10.5);
   CHECK(runtime.dequeue_per_second == 0);
 
-  const auto without_timer = parse_runtime_info(R"({"table":{"brokerVersion":"489"}})");
+  const auto without_timer = parse_runtime_info(R"({"table":{"brokerVersion":"479"}})");
   REQUIRE(std::holds_alternative<TimerRuntime>(without_timer));
   CHECK_FALSE(std::get<TimerRuntime>(without_timer).read_behind_seconds);
 
