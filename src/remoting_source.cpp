@@ -123,6 +123,7 @@ class RemotingSource::Poller {
     if (auto error = apply_topics(std::get<remoting::Command>(topics).body, requested_at_ms)) {
       return fail(*error);
     }
+    health_.delivered_first_state();  // /readyz waits for the first list only
     // A broker that refuses one of the next two (timers disabled) still gave its list; a
     // connection that failed is given up for this poll.
     std::optional<SourceError> problem;

@@ -74,6 +74,11 @@ class SourceHealth {
       log(LogLevel::kInfo, "source working", {{"source", source_}, {"location", location_}});
     }
     working_ = true;
+    delivered_first_state();
+  }
+
+  // The source's first state is applied (for /readyz), whether or not the rest of its poll works.
+  void delivered_first_state() {
     if (first_state_) {
       first_state_();
       first_state_ = nullptr;
