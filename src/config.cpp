@@ -243,8 +243,15 @@ std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv)
   flags.value("--timer-metrics.file", config.timer_metrics_file,
               "RocketMQ's store/config/timermetrics: the broker's own per-topic counts, exported "
               "for live topics with no message-level events");
+  flags.value("--broker.remoting-address", config.broker_remoting_address,
+              "host:port of the broker's remoting port (10911 by default): its topic list, "
+              "timer counts and timer figures are polled over RocketMQ's own protocol");
+  flags.value("--broker.access-key", config.broker_access_key,
+              "ACL access key for --broker.remoting-address (with --broker.secret-key-file)");
+  flags.value("--broker.secret-key-file", config.broker_secret_key_file,
+              "File holding the ACL secret key that signs --broker.remoting-address requests");
   flags.duration("--sources.poll-interval", config.sources_poll_interval_ms,
-                 "How often the files and the dashboard are checked for changes");
+                 "How often the files, the dashboard and the remoting port are polled");
   flags
       .value("--max-topics", config.max_topics,
              "Events that would track a topic beyond this many are ignored and counted")
@@ -325,6 +332,19 @@ std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv)
   if (auto filter = TopicFilter::make(config.topics_include, config.topics_exclude);
       auto* error = std::get_if<std::string>(&filter)) {
     return fail(*error);
+  }
+  if (config.broker_access_key.empty() != config.broker_secret_key_file.empty()) {
+    return fail("--broker.access-key and --broker.secret-key-file go together");
+  }
+  if (!config.broker_access_key.empty() && config.broker_remoting_address.empty()) {
+    return fail("--broker.access-key signs --broker.remoting-address requests: give that too");
+  }
+  if (!config.broker_remoting_address.empty()) {
+    const auto address = parse_listen_address(config.broker_remoting_address);
+    if (!address || address->port == 0) {
+      return fail("--broker.remoting-address " + config.broker_remoting_address +
+                  ": expected host:port");
+    }
   }
   config.log_level = log_level == "debug"   ? LogLevel::kDebug
                      : log_level == "warn"  ? LogLevel::kWarn

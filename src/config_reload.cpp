@@ -54,6 +54,9 @@ ConfigChanges compare_configs(const Config& running, const Config& reread) {
   compare.fixed("--topics.file", &Config::topics_file);
   compare.fixed("--topics.dashboard-url", &Config::topics_dashboard_url);
   compare.fixed("--timer-metrics.file", &Config::timer_metrics_file);
+  compare.fixed("--broker.remoting-address", &Config::broker_remoting_address);
+  compare.fixed("--broker.access-key", &Config::broker_access_key);
+  compare.fixed("--broker.secret-key-file", &Config::broker_secret_key_file);
   compare.fixed("--max-topics", &Config::max_topics);
   compare.fixed("--topics.include", &Config::topics_include);
   compare.fixed("--topics.exclude", &Config::topics_exclude);

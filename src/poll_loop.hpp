@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace timing_sidecar {
@@ -31,6 +32,13 @@ class PollLoop {
     thread_.join();
   }
 
+  // From within `poll`: the next poll comes `delay` from now instead of an interval from now (a
+  // backoff after a failure).
+  void next_poll_in(std::chrono::milliseconds delay) {
+    std::lock_guard lock(mutex_);
+    next_delay_ = delay;
+  }
+
   // The next poll comes `interval_ms` from now.
   void set_interval_ms(int64_t interval_ms) {
     {
@@ -48,10 +56,14 @@ class PollLoop {
       lock.unlock();
       poll_();
       lock.lock();
-      do {
+      const std::chrono::milliseconds delay = next_delay_.value_or(interval_);
+      next_delay_.reset();
+      rescheduled_ = false;
+      wake_.wait_for(lock, delay, [this] { return stopping_ || rescheduled_; });
+      while (rescheduled_ && !stopping_) {
         rescheduled_ = false;
         wake_.wait_for(lock, interval_, [this] { return stopping_ || rescheduled_; });
-      } while (rescheduled_ && !stopping_);
+      }
     }
   }
 
@@ -62,6 +74,7 @@ class PollLoop {
   std::condition_variable wake_;
   bool stopping_ = false;
   bool rescheduled_ = false;
+  std::optional<std::chrono::milliseconds> next_delay_;
   std::thread thread_;
 };
 

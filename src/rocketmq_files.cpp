@@ -100,35 +100,34 @@ bool is_system_topic(std::string_view topic) {
   return false;
 }
 
-ParsedTopicsResult parse_topics_json(std::string_view text, int64_t requested_at_ms) {
-  constexpr std::string_view kWhat = "topics.json";
-  auto document = parse_json(text, kWhat);
+ParsedTopicsResult parse_topics_json(std::string_view text, int64_t requested_at_ms,
+                                     std::string_view what) {
+  auto document = parse_json(text, what);
   if (auto* error = std::get_if<SourceError>(&document)) return *error;
   const json& root = std::get<json>(document);
-  auto table = read_table(root, "topicConfigTable", kWhat);
+  auto table = read_table(root, "topicConfigTable", what);
   if (auto* error = std::get_if<SourceError>(&table)) return *error;
-  auto revision = read_data_version(root, kWhat);
+  auto revision = read_data_version(root, what);
   if (auto* error = std::get_if<SourceError>(&revision)) return *error;
 
   ParsedTopics parsed;
   parsed.list.stamp = {std::get<std::optional<int64_t>>(revision), requested_at_ms};
   for (const auto& [name, topic_config] : std::get<const json*>(table)->items()) {
     if (!topic_config.is_object()) {
-      return malformed("topics.json: topicConfigTable entries must be objects");
+      return malformed(std::string(what) + ": topicConfigTable entries must be objects");
     }
     add_topic(parsed, name, std::nullopt);
   }
   return parsed;
 }
 
-ParsedTopicsResult parse_timer_metrics(std::string_view text) {
-  constexpr std::string_view kWhat = "timermetrics";
-  auto document = parse_json(text, kWhat);
+ParsedTopicsResult parse_timer_metrics(std::string_view text, std::string_view what) {
+  auto document = parse_json(text, what);
   if (auto* error = std::get_if<SourceError>(&document)) return *error;
   const json& root = std::get<json>(document);
-  auto table = read_table(root, "timingCount", kWhat);
+  auto table = read_table(root, "timingCount", what);
   if (auto* error = std::get_if<SourceError>(&table)) return *error;
-  auto revision = read_data_version(root, kWhat);
+  auto revision = read_data_version(root, what);
   if (auto* error = std::get_if<SourceError>(&revision)) return *error;
 
   ParsedTopics parsed;
@@ -136,7 +135,8 @@ ParsedTopicsResult parse_timer_metrics(std::string_view text) {
   for (const auto& [name, metric] : std::get<const json*>(table)->items()) {
     const json* count = metric.is_object() ? find_member(metric, "count") : nullptr;
     if (count == nullptr || !is_int64(*count)) {
-      return malformed("timermetrics: timingCount entries must be objects with an integer count");
+      return malformed(std::string(what) +
+                       ": timingCount entries must be objects with an integer count");
     }
     add_topic(parsed, name, count->get<int64_t>());
   }

@@ -21,6 +21,8 @@
 #include <vector>
 
 #include "poll_loop.hpp"
+#include "remoting_source.hpp"
+#include "source_health.hpp"
 #include "timing_sidecar/log.hpp"
 #include "timing_sidecar/reconciler.hpp"
 #include "timing_sidecar/rocketmq_files.hpp"
@@ -31,13 +33,6 @@ namespace timing_sidecar {
 namespace {
 
 constexpr std::chrono::seconds kDashboardReadTimeout{10};
-
-std::map<std::string, std::string> constant_labels(const ConstantLabels& labels) {
-  std::map<std::string, std::string> result;
-  if (!labels.cluster.empty()) result["cluster"] = labels.cluster;
-  if (!labels.node_id.empty()) result["node_id"] = labels.node_id;
-  return result;
-}
 
 // Tells a rewritten file from the one already applied: RocketMQ writes a temporary file and
 // renames it (a new inode), but an editor or a copy may rewrite in place (same inode).
@@ -86,88 +81,6 @@ void apply_list(ListReconciler& reconciler, Engine& engine, const TopicList& lis
 
 }  // namespace
 
-struct Sources::Metrics {
-  Metrics(prometheus::Registry& registry, const ConstantLabels& labels)
-      : up(prometheus::BuildGauge()
-               .Name("timing_sidecar_source_up")
-               .Help("1 while the last read of a file or poll of the dashboard succeeded, else 0, "
-                     "by source (topics_file, dashboard, timer_metrics).")
-               .Labels(constant_labels(labels))
-               .Register(registry)),
-        last_success(prometheus::BuildGauge()
-                         .Name("timing_sidecar_source_last_success_timestamp_seconds")
-                         .Help("Unix time of the last successful read or poll, by source.")
-                         .Labels(constant_labels(labels))
-                         .Register(registry)),
-        errors(prometheus::BuildCounter()
-                   .Name("timing_sidecar_source_errors_total")
-                   .Help("Failed reads and polls, by source and reason; the last good state "
-                         "stays applied.")
-                   .Labels(constant_labels(labels))
-                   .Register(registry)) {}
-
-  prometheus::Family<prometheus::Gauge>& up;
-  prometheus::Family<prometheus::Gauge>& last_success;
-  prometheus::Family<prometheus::Counter>& errors;
-};
-
-// One source's metrics and log lines: one line per change between working and failing, not one
-// per failed poll. Also tells the sources when the first state was delivered.
-class Sources::Health {
- public:
-  Health(Metrics& metrics, std::string source, std::string location,
-         std::function<void()> first_state)
-      : metrics_(metrics),
-        source_(std::move(source)),
-        location_(std::move(location)),
-        first_state_(std::move(first_state)),
-        up_(metrics.up.Add({{"source", source_}})),
-        last_success_(metrics.last_success.Add({{"source", source_}})) {}
-
-  void succeeded(const Clock& clock) {
-    up_.Set(1);
-    last_success_.Set(static_cast<double>(clock.now_ms()) / 1000.0);
-    if (working_ != true) {
-      log(LogLevel::kInfo, "source working", {{"source", source_}, {"location", location_}});
-    }
-    working_ = true;
-    if (first_state_) {
-      first_state_();
-      first_state_ = nullptr;
-    }
-  }
-
-  void failed(const SourceError& error) {
-    metrics_.errors.Add({{"source", source_}, {"reason", error.reason}}).Increment();
-    up_.Set(0);
-    if (working_ != false) {
-      log(LogLevel::kWarn, "source failing: keeping its last good state, retrying every poll",
-          {{"source", source_},
-           {"location", location_},
-           {"reason", error.reason},
-           {"error", error.message}});
-    }
-    working_ = false;
-  }
-
-  void skipped_invalid_names(size_t names) {
-    if (names == 0 || warned_invalid_names_) return;
-    warned_invalid_names_ = true;
-    log(LogLevel::kWarn, "source names topics RocketMQ would refuse: skipped",
-        {{"source", source_}, {"location", location_}, {"names", std::to_string(names)}});
-  }
-
- private:
-  Metrics& metrics_;
-  const std::string source_;
-  const std::string location_;
-  std::function<void()> first_state_;
-  prometheus::Gauge& up_;
-  prometheus::Gauge& last_success_;
-  std::optional<bool> working_;  // unknown until the first poll
-  bool warned_invalid_names_ = false;
-};
-
 // topics.json, applied when it changes. An unchanged file is applied again every
 // --broker.resync-interval: it is still the broker's word, and a list the drop-ratio valve held
 // back needs a next list to be confirmed. A file speaks for the moment it was written (its
@@ -175,7 +88,7 @@ class Sources::Health {
 class Sources::TopicsFile {
  public:
   TopicsFile(const Config& config, Sidecar& sidecar, const Clock& clock, std::string path,
-             Health health)
+             SourceHealth health)
       : engine_(sidecar.engine()),
         clock_(clock),
         path_(std::move(path)),
@@ -223,7 +136,7 @@ class Sources::TopicsFile {
   const bool use_counter_;
   const int64_t resync_interval_ms_;
   ListReconciler reconciler_;
-  Health health_;
+  SourceHealth health_;
   std::optional<FileIdentity> applied_;
   int64_t applied_at_ms_ = 0;
   bool failing_ = false;
@@ -234,7 +147,7 @@ class Sources::TopicsFile {
 // observation, so the next poll is what confirms a list the drop-ratio valve held back.
 class Sources::Dashboard {
  public:
-  Dashboard(const Config& config, Sidecar& sidecar, const Clock& clock, Health health)
+  Dashboard(const Config& config, Sidecar& sidecar, const Clock& clock, SourceHealth health)
       : engine_(sidecar.engine()),
         clock_(clock),
         client_(require_base_url(config.topics_dashboard_url, "--topics.dashboard-url")),
@@ -271,7 +184,7 @@ class Sources::Dashboard {
   const Clock& clock_;
   CancellableClient client_;
   ListReconciler reconciler_;
-  Health health_;
+  SourceHealth health_;
   PollLoop loop_;  // last: stopped before the state it polls goes away
 };
 
@@ -280,7 +193,7 @@ class Sources::Dashboard {
 // applied again every poll, so that a topic a list makes live later gets its count too.
 class Sources::TimerMetricsFile {
  public:
-  TimerMetricsFile(const Config& config, Sidecar& sidecar, const Clock& clock, Health health)
+  TimerMetricsFile(const Config& config, Sidecar& sidecar, const Clock& clock, SourceHealth health)
       : engine_(sidecar.engine()),
         clock_(clock),
         path_(config.timer_metrics_file),
@@ -307,16 +220,7 @@ class Sources::TimerMetricsFile {
     ParsedTopics& metrics = std::get<ParsedTopics>(parsed);
     health_.skipped_invalid_names(metrics.invalid_names);
 
-    std::set<std::string> listed;
-    for (const ListedTopic& topic : metrics.list.topics) listed.insert(topic.name);
-    // A topic the file no longer counts has nothing pending: said until the file changes again.
-    std::vector<ListedTopic> counts = std::move(metrics.list.topics);
-    std::vector<ListedTopic> vanished;
-    for (const ListedTopic& topic : counts_) {
-      if (listed.count(topic.name) == 0 && topic.timing != 0) vanished.push_back({topic.name, 0});
-    }
-    counts.insert(counts.end(), vanished.begin(), vanished.end());
-    counts_ = std::move(counts);
+    counts_ = next_broker_counts(counts_, std::move(metrics.list.topics));
     applied_ = current;
     failing_ = false;
     health_.succeeded(clock_);
@@ -330,7 +234,7 @@ class Sources::TimerMetricsFile {
   Engine& engine_;
   const Clock& clock_;
   const std::string path_;
-  Health health_;
+  SourceHealth health_;
   std::vector<ListedTopic> counts_;
   std::optional<FileIdentity> applied_;
   bool failing_ = false;
@@ -339,16 +243,17 @@ class Sources::TimerMetricsFile {
 
 Sources::Sources(const Config& config, Sidecar& sidecar, std::function<void()> after_apply)
     : sidecar_(sidecar),
-      metrics_(std::make_unique<Metrics>(sidecar.metrics().registry(),
-                                         sidecar.engine().config().labels)) {
+      metrics_(std::make_unique<SourceMetrics>(sidecar.metrics().registry(),
+                                               sidecar.engine().config().labels)) {
   // Refused before any source starts.
   if (!config.broker_url.empty()) require_base_url(config.broker_url, "--broker.url");
   if (!config.topics_dashboard_url.empty()) {
     require_base_url(config.topics_dashboard_url, "--topics.dashboard-url");
   }
   std::string topics_file = config.topics_file;
-  if (!config.timer_metrics_file.empty() && topics_file.empty() &&
-      config.topics_dashboard_url.empty() && config.broker_url.empty()) {
+  const bool other_list = !config.topics_dashboard_url.empty() || !config.broker_url.empty() ||
+                          !config.broker_remoting_address.empty();
+  if (!config.timer_metrics_file.empty() && topics_file.empty() && !other_list) {
     topics_file =
         (std::filesystem::path(config.timer_metrics_file).parent_path() / "topics.json").string();
     log(LogLevel::kInfo,
@@ -356,7 +261,7 @@ Sources::Sources(const Config& config, Sidecar& sidecar, std::function<void()> a
         "which topics are live",
         {{"topics_file", topics_file}});
   }
-  if (topics_file.empty() && config.topics_dashboard_url.empty() && config.broker_url.empty()) {
+  if (topics_file.empty() && !other_list) {
     sidecar_.set_ready(true);  // the webhook alone: nothing to wait for
     return;
   }
@@ -371,17 +276,22 @@ Sources::Sources(const Config& config, Sidecar& sidecar, std::function<void()> a
   if (!topics_file.empty()) {
     topics_file_ = std::make_unique<TopicsFile>(
         config, sidecar, clock_, topics_file,
-        Health(*metrics_, "topics_file", topics_file, expect_first_state()));
+        SourceHealth(*metrics_, "topics_file", topics_file, expect_first_state()));
   }
   if (!config.topics_dashboard_url.empty()) {
     dashboard_ = std::make_unique<Dashboard>(
         config, sidecar, clock_,
-        Health(*metrics_, "dashboard", config.topics_dashboard_url, expect_first_state()));
+        SourceHealth(*metrics_, "dashboard", config.topics_dashboard_url, expect_first_state()));
   }
   if (!config.timer_metrics_file.empty()) {
     timer_metrics_ = std::make_unique<TimerMetricsFile>(
         config, sidecar, clock_,
-        Health(*metrics_, "timer_metrics", config.timer_metrics_file, expect_first_state()));
+        SourceHealth(*metrics_, "timer_metrics", config.timer_metrics_file, expect_first_state()));
+  }
+  if (!config.broker_remoting_address.empty()) {
+    remoting_ = std::make_unique<RemotingSource>(
+        config, sidecar, clock_,
+        SourceHealth(*metrics_, "remoting", config.broker_remoting_address, expect_first_state()));
   }
   if (awaiting_first_state_.fetch_sub(1) == 1) sidecar_.set_ready(true);
 }
@@ -392,6 +302,7 @@ void Sources::set_poll_interval_ms(int64_t interval_ms) {
   if (topics_file_) topics_file_->set_poll_interval_ms(interval_ms);
   if (dashboard_) dashboard_->set_poll_interval_ms(interval_ms);
   if (timer_metrics_) timer_metrics_->set_poll_interval_ms(interval_ms);
+  if (remoting_) remoting_->set_poll_interval_ms(interval_ms);
 }
 
 std::function<void()> Sources::expect_first_state() {

@@ -43,6 +43,9 @@ struct Config {
   std::string topics_file;
   std::string topics_dashboard_url;
   std::string timer_metrics_file;
+  std::string broker_remoting_address;  // host:port of the broker's remoting (admin) port
+  std::string broker_access_key;        // with broker_secret_key_file: ACL-signed requests
+  std::string broker_secret_key_file;
   int64_t sources_poll_interval_ms = 5'000;
   int64_t max_topics = 1'000'000;
   std::string topics_include;  // RE2, fully anchored; empty: every topic

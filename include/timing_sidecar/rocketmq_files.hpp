@@ -54,11 +54,15 @@ using ParsedTopicsResult = std::variant<ParsedTopics, SourceError>;
 
 // store/config/topics.json: {"dataVersion":{"counter":N,...},"topicConfigTable":{"T":{...}}}.
 // dataVersion.counter, the broker's count of topic table changes, is the list's revision.
-ParsedTopicsResult parse_topics_json(std::string_view text, int64_t requested_at_ms);
+// The same body answers the remoting protocol's GET_ALL_TOPIC_CONFIG: `what` names it in errors.
+ParsedTopicsResult parse_topics_json(std::string_view text, int64_t requested_at_ms,
+                                     std::string_view what = "topics.json");
 
 // store/config/timermetrics: {"dataVersion":{...},"timingCount":{"T":{"count":N,...}}}, the
 // broker's own pending count per topic. Each listed topic carries its count in `timing`.
-ParsedTopicsResult parse_timer_metrics(std::string_view text);
+// Likewise GET_TIMER_METRICS's body.
+ParsedTopicsResult parse_timer_metrics(std::string_view text,
+                                       std::string_view what = "timermetrics");
 
 // rocketmq-dashboard's GET /topic/list.query?skipSysProcess=true:
 // {"status":0,"data":{"topicList":[...],"brokerAddr":...},"errMsg":null}. A status other than 0

@@ -6,10 +6,13 @@
 //   --topics.file            RocketMQ's store/config/topics.json, re-read when it changes;
 //   --topics.dashboard-url   rocketmq-dashboard's topic list, polled;
 //   --timer-metrics.file     RocketMQ's store/config/timermetrics: the broker's own pending counts,
-//                            exported for live topics no message-level event was seen for.
+//                            exported for live topics no message-level event was seen for;
+//   --broker.remoting-address the broker's own protocol (remoting_source.hpp): its topic list,
+//                            the same counts, and its timer's figures, polled.
 // The timermetrics file keeps the counts of deleted topics (RocketMQ's stale-series bug), so it
-// cannot say which topics are live. Given alone (no --topics.file, --topics.dashboard-url or
-// --broker.url), the topics.json beside it, in the same store/config directory, is the list.
+// cannot say which topics are live. Given alone (no --topics.file, --topics.dashboard-url,
+// --broker.url or --broker.remoting-address), the topics.json beside it, in the same store/config
+// directory, is the list.
 
 #include <atomic>
 #include <functional>
@@ -22,6 +25,8 @@
 namespace timing_sidecar {
 
 class Tailer;
+class RemotingSource;
+struct SourceMetrics;
 
 class Sources {
  public:
@@ -40,8 +45,6 @@ class Sources {
   void set_poll_interval_ms(int64_t interval_ms);
 
  private:
-  struct Metrics;
-  class Health;
   class TopicsFile;
   class Dashboard;
   class TimerMetricsFile;
@@ -50,12 +53,13 @@ class Sources {
 
   Sidecar& sidecar_;
   SystemClock clock_;
-  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<SourceMetrics> metrics_;
   std::atomic<int> awaiting_first_state_{0};
   std::unique_ptr<Tailer> tailer_;
   std::unique_ptr<TopicsFile> topics_file_;
   std::unique_ptr<Dashboard> dashboard_;
   std::unique_ptr<TimerMetricsFile> timer_metrics_;
+  std::unique_ptr<RemotingSource> remoting_;
 };
 
 }  // namespace timing_sidecar

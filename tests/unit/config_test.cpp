@@ -124,3 +124,20 @@ TEST_CASE("config: --help explains every flag and --version prints the version",
   REQUIRE(std::holds_alternative<ConfigExit>(version));
   CHECK_THAT(std::get<ConfigExit>(version).output, Catch::Contains(TIMING_SIDECAR_VERSION));
 }
+
+TEST_CASE("config: the remoting source's flags", "[config][remoting]") {
+  const Config config =
+      parse_ok({"--broker.remoting-address", "127.0.0.1:10911", "--broker.access-key", "ak",
+                "--broker.secret-key-file", "/etc/timing-sidecar/broker-secret"});
+  CHECK(config.broker_remoting_address == "127.0.0.1:10911");
+  CHECK(config.broker_access_key == "ak");
+  CHECK(config.broker_secret_key_file == "/etc/timing-sidecar/broker-secret");
+  CHECK_THAT(parse_error({"--broker.remoting-address", "broker"}),
+             Catch::Contains("--broker.remoting-address broker: expected host:port"));
+  CHECK_THAT(parse_error({"--broker.remoting-address", "broker:0"}),
+             Catch::Contains("expected host:port"));
+  CHECK_THAT(parse_error({"--broker.remoting-address", "b:10911", "--broker.access-key", "ak"}),
+             Catch::Contains("go together"));
+  CHECK_THAT(parse_error({"--broker.access-key", "ak", "--broker.secret-key-file", "f"}),
+             Catch::Contains("give that too"));
+}
