@@ -81,7 +81,7 @@ TEST_CASE("extFields, remark and body survive a round trip", "[remoting]") {
   CHECK(decoded.body == command.body);
 }
 
-TEST_CASE("a partial frame asks for the bytes it needs; a second frame is left", "[remoting]") {
+TEST_CASE("a partial frame asks for the bytes it needs, and a second frame is left", "[remoting]") {
   const std::string first = encode_request(kGetTimerMetrics, 1, {});
   const std::string second = encode_request(kGetBrokerRuntimeInfo, 2, {});
   const std::string both = first + second;
