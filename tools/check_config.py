@@ -25,7 +25,8 @@ SIZE = re.compile(r"^\d+(?:B|KiB|MiB|GiB)?$")
 ADDRESS = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):(\d{1,5})$")
 URL = re.compile(r"^https?://[^\s/]+(?:/\S*)?$")
 
-# flag (without dashes) -> type; as `timing-sidecar --help` lists them (src/config.cpp)
+# flag (without dashes) -> type; as `timing-sidecar --help` lists them (src/config.cpp);
+# tests/scripts/config_checker_flags.sh fails when the two lists differ
 FLAGS = {
     "web.listen-address": "address",
     "webhook.listen-address": "address",
@@ -47,7 +48,14 @@ FLAGS = {
     "topics.file": "path",
     "timer-metrics.file": "path",
     "topics.dashboard-url": "url",
+    "topics.include": "string",
+    "topics.exclude": "string",
+    "broker.remoting-address": "address",
+    "broker.access-key": "string",
+    "broker.secret-key-file": "path",
     "max-topics": "count",
+    "max-tombstones": "count",
+    "tombstone.retention": "duration",
     "webhook.secret-file": "path",
     "web.config.file": "path",
     "state.dir": "path",
