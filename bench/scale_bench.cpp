@@ -119,17 +119,6 @@ std::string message_id(size_t topic, int message) {
   return buffer;
 }
 
-// What the sidecar's self metrics do with events, without registering anything twice.
-class NullObserver final : public EngineObserver {
- public:
-  void on_event(EventSource, EventType) override {}
-  void on_ignored(std::string_view) override {}
-  void on_series_removed(std::string_view, size_t) override {}
-  void on_delivery_lateness(double) override {}
-  void on_timers_fired(size_t) override {}
-  void on_tombstones_forgotten(const ForgottenTombstones&) override {}
-};
-
 EngineConfig engine_config_for(size_t topics) {
   EngineConfig config;
   config.max_topics = topics * 2;
@@ -169,7 +158,7 @@ struct SidecarSide {
   }
 
   ManualClock clock{kStartMs};
-  NullObserver observer;
+  NullEngineObserver observer;
   Engine engine;
 };
 
@@ -347,7 +336,7 @@ MemoryResult measure_memory(const Options& options) {
     sidecar.push_back(in_child_process([&] {
       const std::vector<std::string> names = make_topic_names(options.memory_topics);
       ManualClock clock{kStartMs};
-      NullObserver observer;
+      NullEngineObserver observer;
       Engine engine(engine_config_for(names.size()), clock, observer);
       malloc_trim(0);
       const long before = bench::resident_bytes();

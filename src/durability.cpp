@@ -328,7 +328,10 @@ void Durability::replay(const JournalInput& input, uint64_t offset) {
     std::lock_guard lock(engine_.list_mutex());
     engine_.admit_list(list);  // numbers the list as it was numbered live, whatever it names
     engine_.condemn(condemned, list.stamp);
-    if (listed->adopted_counts) engine_.adopt_broker_counts(list.topics, CountMode::kAdoptAfterGap);
+    if (listed->adopted_counts) {
+      engine_.adopt_broker_counts(list.topics, CountMode::kAdoptAfterGap,
+                                  list.stamp.requested_at_ms);
+    }
     // Live, the condemned topics' series went at the next scrape or sweep; at once here, so
     // that a topic revived later starts from zero, as it did after that scrape.
     if (!condemned.empty()) engine_.reconcile();

@@ -245,7 +245,7 @@ void Engine::condemn(const std::vector<std::string>& topics, const ListStamp& st
 }
 
 std::vector<std::string> Engine::adopt_broker_counts(const std::vector<ListedTopic>& counts,
-                                                     CountMode mode) {
+                                                     CountMode mode, int64_t listed_at_ms) {
   std::vector<std::string> incomplete;
   for (const ListedTopic& topic : counts) {
     if (!topic.timing) continue;
@@ -254,8 +254,12 @@ std::vector<std::string> Engine::adopt_broker_counts(const std::vector<ListedTop
     // The broker's count of a topic that is not live is exactly RocketMQ's stale-series bug.
     const TopicId id = shard.names->find(topic.name);
     if (!shard.catalog.is_live(id)) continue;
-    TopicSeries& series = shard.store.at(add_series(shard, id));
+    const TopicKey slot = add_series(shard, id);
+    TopicSeries& series = shard.store.at(slot);
     if (mode == CountMode::kMirror && series.has_message_events) continue;
+    if (mode == CountMode::kAdoptAfterGap) {
+      shard.scheduler.remove_due_by(slot, listed_at_ms, shard.store);
+    }
     const int64_t broker_count = std::max<int64_t>(0, *topic.timing);
     const int64_t unseen = broker_count - static_cast<int64_t>(series.pending);
     const bool was_complete = series.unseen == 0;

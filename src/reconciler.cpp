@@ -93,7 +93,8 @@ ListOutcome ListReconciler::apply(const TopicList& list, bool adopt_counts) {
   outcome.dropped = to_drop.size();
 
   if (adopt_counts) {
-    outcome.incomplete = engine_.adopt_broker_counts(list.topics, CountMode::kAdoptAfterGap);
+    outcome.incomplete = engine_.adopt_broker_counts(list.topics, CountMode::kAdoptAfterGap,
+                                                     list.stamp.requested_at_ms);
     if (!outcome.incomplete.empty()) {
       log(LogLevel::kWarn,
           "adopted the broker's pending counts: message-level state incomplete "

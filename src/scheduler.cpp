@@ -247,6 +247,28 @@ size_t Scheduler::remove_topic(TopicKey topic) {
   return removed;
 }
 
+size_t Scheduler::remove_due_by(TopicKey topic, int64_t deliver_by_ms, PhaseListener& listener) {
+  Impl& impl = *impl_;
+  if (topic >= impl.topic_heads.size()) return 0;
+  size_t removed = 0;
+  for (uint32_t position = impl.topic_heads[topic]; position != kNoNode;) {
+    const Record& record = impl.records[position];
+    const uint32_t next = record.topic_next;
+    if (record.deliver_at_ms <= deliver_by_ms) {
+      const Phase phase = record.phase;
+      if (phase != Phase::kOverdue) impl.wheel.remove(position);
+      impl.index.erase(
+          impl.index.find(impl.hash_of(record), [&](uint32_t held) { return held == position; }));
+      impl.unlink_topic(position);
+      impl.release(position);
+      listener.on_removed(topic, phase);
+      ++removed;
+    }
+    position = next;
+  }
+  return removed;
+}
+
 size_t Scheduler::advance(int64_t now_ms, PhaseListener& listener) {
   Impl& impl = *impl_;
   if (now_ms <= impl.last_now_ms) return 0;

@@ -40,6 +40,18 @@ class EngineObserver {
   virtual void on_tombstones_forgotten(const ForgottenTombstones& forgotten) = 0;
 };
 
+// An observer that keeps nothing: for benchmarks and tests that drive an engine without self
+// metrics. A real type, so that a hook added to EngineObserver is added here once.
+class NullEngineObserver final : public EngineObserver {
+ public:
+  void on_event(EventSource, EventType) override {}
+  void on_ignored(std::string_view) override {}
+  void on_series_removed(std::string_view, size_t) override {}
+  void on_delivery_lateness(double) override {}
+  void on_timers_fired(size_t) override {}
+  void on_tombstones_forgotten(const ForgottenTombstones&) override {}
+};
+
 struct EngineConfig {
   ConstantLabels labels;
   SchedulerConfig scheduler;
@@ -131,9 +143,13 @@ class Engine {
   // Tombstones topics an authoritative list no longer names; their series go at the next
   // reconcile, within the scrape that follows at the latest.
   void condemn(const std::vector<std::string>& topics, const ListStamp& stamp);
-  // Returns the topics whose message-level state is now incomplete.
+  // Returns the topics whose message-level state is now incomplete. After a gap
+  // (kAdoptAfterGap), `listed_at_ms` is when the list was asked for: the messages held as due by
+  // then were delivered unseen during the gap, or are late at the broker, whose count then holds
+  // them; either way they are forgotten, so that they neither stay pending forever nor outweigh
+  // the messages only the broker's count knows of. Mirroring (kMirror) does not use it.
   std::vector<std::string> adopt_broker_counts(const std::vector<ListedTopic>& counts,
-                                               CountMode mode);
+                                               CountMode mode, int64_t listed_at_ms = 0);
 
   // Drops the series of every topic the catalog does not hold live. Returns topics dropped.
   size_t reconcile();

@@ -86,6 +86,11 @@ class Scheduler {
   // their memory back for reuse. No listener calls: the caller drops the topic's series whole.
   size_t remove_topic(TopicKey topic);
 
+  // Forgets the topic's messages due by `deliver_by_ms` (delivery time at or before it), with
+  // listener.on_removed for each, and returns how many: for a topic whose deliveries were missed
+  // (Engine::adopt_broker_counts after a gap), in time proportional to its messages.
+  size_t remove_due_by(TopicKey topic, int64_t deliver_by_ms, PhaseListener& listener);
+
   // Fires every timer due at now_ms: each message crosses into its current phase (possibly
   // skipping ranges when the call comes late). Returns the number of timers fired.
   size_t advance(int64_t now_ms, PhaseListener& listener);

@@ -25,16 +25,6 @@ class NullListener final : public PhaseListener {
   void on_removed(TopicKey, Phase) override {}
 };
 
-class NullObserver final : public EngineObserver {
- public:
-  void on_event(EventSource, EventType) override {}
-  void on_ignored(std::string_view) override {}
-  void on_series_removed(std::string_view, size_t) override {}
-  void on_delivery_lateness(double) override {}
-  void on_timers_fired(size_t) override {}
-  void on_tombstones_forgotten(const ForgottenTombstones&) override {}
-};
-
 std::vector<int64_t> times(const std::vector<ScheduledMessage>& messages) {
   std::vector<int64_t> out;
   for (const ScheduledMessage& message : messages) out.push_back(message.deliver_at_ms);
@@ -103,7 +93,7 @@ TEST_CASE("scheduler: a topic's earliest messages, split into overdue and upcomi
 
 TEST_CASE("engine: the detail of a live, a deleted and an unknown topic", "[engine][drilldown]") {
   ManualClock clock(kStartMs);
-  NullObserver observer;
+  NullEngineObserver observer;
   EngineConfig config;
   config.scheduler.overdue_grace_ms = 1000;
   Engine engine(config, clock, observer);
