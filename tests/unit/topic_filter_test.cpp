@@ -146,7 +146,8 @@ TEST_CASE("engine: topics the filters now refuse are left out of a saved state",
   EngineConfig config;
   config.filter = filter("", "tmp-.*");
   Engine after(config, clock, observer);
-  RecordReader reader(bytes.str(), FileKind::kSnapshot);
+  const std::string snapshot = bytes.str();  // the reader holds a view of it
+  RecordReader reader(snapshot, FileKind::kSnapshot);
   std::vector<std::string> restored;
   after.import_state(reader,
                      [&](std::string_view topic, uint64_t) { restored.emplace_back(topic); });
