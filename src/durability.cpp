@@ -30,13 +30,6 @@ constexpr std::chrono::milliseconds kInputsTurn{1};
 thread_local const JournalClock* pinned_clock = nullptr;
 thread_local int64_t pinned_ms = 0;
 
-std::map<std::string, std::string> constant_labels(const ConstantLabels& labels) {
-  std::map<std::string, std::string> result;
-  if (!labels.cluster.empty()) result["cluster"] = labels.cluster;
-  if (!labels.node_id.empty()) result["node_id"] = labels.node_id;
-  return result;
-}
-
 // Journal files by generation.
 std::map<uint64_t, std::string> journals_in(const std::string& dir) {
   std::map<uint64_t, std::string> journals;

@@ -4,17 +4,6 @@
 
 namespace timing_sidecar {
 
-namespace {
-
-std::map<std::string, std::string> constant_labels(const ConstantLabels& labels) {
-  std::map<std::string, std::string> result;
-  if (!labels.cluster.empty()) result["cluster"] = labels.cluster;
-  if (!labels.node_id.empty()) result["node_id"] = labels.node_id;
-  return result;
-}
-
-}  // namespace
-
 ReloadStatus::ReloadStatus(prometheus::Registry& registry, const ConstantLabels& labels,
                            const Clock& clock)
     : clock_(clock),

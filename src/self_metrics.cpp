@@ -18,13 +18,6 @@ constexpr std::array<EventType, 5> kTypes = {EventType::kTopicCreated, EventType
                                              EventType::kTimerEnqueued, EventType::kTimerDequeued,
                                              EventType::kTimerCancelled};
 
-std::map<std::string, std::string> constant_labels(const ConstantLabels& labels) {
-  std::map<std::string, std::string> result;
-  if (!labels.cluster.empty()) result["cluster"] = labels.cluster;
-  if (!labels.node_id.empty()) result["node_id"] = labels.node_id;
-  return result;
-}
-
 }  // namespace
 
 SelfMetrics::SelfMetrics(const ConstantLabels& labels, size_t max_topics)

@@ -22,13 +22,6 @@
 
 namespace timing_sidecar {
 
-inline std::map<std::string, std::string> constant_labels(const ConstantLabels& labels) {
-  std::map<std::string, std::string> result;
-  if (!labels.cluster.empty()) result["cluster"] = labels.cluster;
-  if (!labels.node_id.empty()) result["node_id"] = labels.node_id;
-  return result;
-}
-
 struct SourceMetrics {
   SourceMetrics(prometheus::Registry& registry, const ConstantLabels& labels)
       : up(prometheus::BuildGauge()

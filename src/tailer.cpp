@@ -28,13 +28,6 @@ constexpr std::array<std::string_view, 4> kRelistCauses = {"gone", "revision_bac
 constexpr std::chrono::seconds kListReadTimeout{30};
 constexpr std::string_view kSourceName = "broker";
 
-std::map<std::string, std::string> constant_labels(const ConstantLabels& labels) {
-  std::map<std::string, std::string> result;
-  if (!labels.cluster.empty()) result["cluster"] = labels.cluster;
-  if (!labels.node_id.empty()) result["node_id"] = labels.node_id;
-  return result;
-}
-
 bool is_revision(const json& value) {
   return value.is_number_integer() &&
          (value.is_number_unsigned() ? value.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX)

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,14 @@ struct ConstantLabels {
   std::string cluster;  // empty: the label is left out
   std::string node_id;
 };
+
+// The same labels as prometheus-cpp takes them, for the self metrics' families.
+inline std::map<std::string, std::string> constant_labels(const ConstantLabels& labels) {
+  std::map<std::string, std::string> result;
+  if (!labels.cluster.empty()) result["cluster"] = labels.cluster;
+  if (!labels.node_id.empty()) result["node_id"] = labels.node_id;
+  return result;
+}
 
 // Writes the per-topic families. Feed it every shard's store, each under that shard's lock: add()
 // only copies the values, so a topic's series come from one consistent moment and the lock is
