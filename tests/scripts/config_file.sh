@@ -6,9 +6,6 @@ set -euo pipefail
 SIDECAR=$1
 source "$(dirname "$0")/lib.sh"
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 web_port=$(free_port)
 webhook_port=$(free_port)
 cat >"$TMP/tables.toml" <<TOML

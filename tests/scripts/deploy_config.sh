@@ -9,26 +9,17 @@
 # repository root.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-PY=/usr/bin/python3
-[[ -x $PY ]] || PY=python3
+source tests/scripts/lib.sh
 binary=${1:-}
 if [[ -z "$binary" ]]; then
   echo "usage: $0 <timing-sidecar binary> [broker-sim]  (CTest passes it)" >&2
   exit 2
 fi
-[[ -x "$binary" ]] || { echo "FAIL: $binary is not an executable" >&2; exit 1; }
+[[ -x "$binary" ]] || fail "$binary is not an executable"
 
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-  if [[ -n "$pid" ]]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # the ConfigMap's config.toml as a file
-"$PY" - deploy/kubernetes/configmap.yaml "$tmp/configmap.toml" <<'PY'
+"$PY" - deploy/kubernetes/configmap.yaml "$TMP/configmap.toml" <<'PY'
 import sys
 
 import yaml
@@ -51,45 +42,45 @@ run_config() {  # $1: name, $2: config file, $3...: extra flags
       -e "s|^webhook.listen-address = .*|webhook.listen-address = \"127.0.0.1:$hook\"|" \
       -e "s|^broker.url = .*|broker.url = \"http://127.0.0.1:$dead\"|" \
       -e "s|/home/rocketmq/store|$store|g" \
-      -e "s|^state.dir = .*|state.dir = \"$tmp/state\"|" \
-      "$config" >"$tmp/$name.run.toml"
+      -e "s|^state.dir = .*|state.dir = \"$TMP/state\"|" \
+      "$config" >"$TMP/$name.run.toml"
   for key in web.listen-address webhook.listen-address broker.url topics.file; do
-    grep -q "^$key = " "$tmp/$name.run.toml" || { echo "FAIL: $name sets no $key" >&2; exit 1; }
+    grep -q "^$key = " "$TMP/$name.run.toml" || fail "$name sets no $key"
   done
-  mkdir -p "$tmp/state"
-  "$binary" --config "$tmp/$name.run.toml" "$@" >"$tmp/$name.log" 2>&1 &
+  mkdir -p "$TMP/state"
+  "$binary" --config "$TMP/$name.run.toml" "$@" >"$TMP/$name.log" 2>&1 &
   pid=$!
+  PIDS+=("$pid")
   local up=0
   for _ in $(seq 1 100); do
     if ! kill -0 "$pid" 2>/dev/null; then
-      echo "FAIL: timing-sidecar exited with the $name config:" >&2; cat "$tmp/$name.log" >&2; exit 1
+      cat "$TMP/$name.log" >&2; fail "timing-sidecar exited with the $name config"
     fi
     if curl -fsS -m 2 "http://127.0.0.1:$web/healthz" >/dev/null 2>&1; then up=1; break; fi
     sleep 0.2
   done
-  [[ $up == 1 ]] || { echo "FAIL: no /healthz within 20s ($name)" >&2; cat "$tmp/$name.log" >&2; exit 1; }
-  curl -fsS -m 5 "http://127.0.0.1:$web/metrics" >"$tmp/$name.metrics"
-  grep -q '^timing_sidecar_build_info{' "$tmp/$name.metrics" \
-    || { echo "FAIL: /metrics has no timing_sidecar_build_info ($name)" >&2; exit 1; }
-  grep -q 'cluster="DefaultCluster"' "$tmp/$name.metrics" \
-    || { echo "FAIL: the config's cluster label is not on the series ($name)" >&2; exit 1; }
+  [[ $up == 1 ]] || { cat "$TMP/$name.log" >&2; fail "no /healthz within 20s ($name)"; }
+  curl -fsS -m 5 "http://127.0.0.1:$web/metrics" >"$TMP/$name.metrics"
+  grep -q '^timing_sidecar_build_info{' "$TMP/$name.metrics" \
+    || fail "/metrics has no timing_sidecar_build_info ($name)"
+  grep -q 'cluster="DefaultCluster"' "$TMP/$name.metrics" \
+    || fail "the config's cluster label is not on the series ($name)"
   kill "$pid"
   wait "$pid" || true
-  pid=
   echo "ok: $name config: accepted, /healthz up, /metrics served with its labels"
 }
 
 echo "== deploy/config.example.toml"
 run_config example deploy/config.example.toml
 echo "== the Kubernetes ConfigMap's config.toml (with --node-id as the pod passes it)"
-run_config configmap "$tmp/configmap.toml" --node-id=rocketmq-broker-0
-grep -q 'node_id="rocketmq-broker-0"' "$tmp/configmap.metrics" \
-  || { echo "FAIL: --node-id from the pod args is not on the series" >&2; exit 1; }
+run_config configmap "$TMP/configmap.toml" --node-id=rocketmq-broker-0
+grep -q 'node_id="rocketmq-broker-0"' "$TMP/configmap.metrics" \
+  || fail "--node-id from the pod args is not on the series"
 
 echo "== a key the binary does not know is refused"
-printf 'web.listen-addres = "127.0.0.1:1"\n' >"$tmp/typo.toml"
-if "$binary" --config "$tmp/typo.toml" >"$tmp/typo.log" 2>&1; then
-  echo "FAIL: timing-sidecar accepted an unknown config key" >&2; exit 1
+printf 'web.listen-addres = "127.0.0.1:1"\n' >"$TMP/typo.toml"
+if "$binary" --config "$TMP/typo.toml" >"$TMP/typo.log" 2>&1; then
+  fail "timing-sidecar accepted an unknown config key"
 fi
 
 echo "deploy_config: all checks passed"

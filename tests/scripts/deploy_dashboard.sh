@@ -8,48 +8,28 @@
 # shellcheck disable=SC2016  # Python and PromQL in single quotes: their $ are literal
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-# Debian's python3 has python3-yaml (a dependency of yamllint) and starts fast
-PY=/usr/bin/python3
-[[ -x $PY ]] || PY=python3
-"$PY" -c 'import yaml' || { echo "python3 with PyYAML needed (Debian package python3-yaml)" >&2; exit 1; }
+source tests/scripts/lib.sh
+"$PY" -c 'import yaml' || fail "python3 with PyYAML needed (Debian package python3-yaml)"
 repo=$PWD
 dashboard=dashboards/timing-sidecar.json
 
-for tool in prometheus curl jq; do
-  command -v "$tool" >/dev/null || { echo "$tool not found" >&2; exit 1; }
-done
+need prometheus curl jq
 
-tmp=$(mktemp -d)
-prom_pid=
-http_pid=
-cleanup() {
-  if [[ -n "$http_pid" ]]; then
-    kill "$http_pid" 2>/dev/null || true
-    wait "$http_pid" 2>/dev/null || true
-  fi
-  if [[ -n "$prom_pid" ]]; then
-    kill "$prom_pid" 2>/dev/null || true
-    wait "$prom_pid" 2>/dev/null || true
-  fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
 
 echo "== structure"
 "$PY" tools/check_dashboard.py "$dashboard"
 
 echo "== the structural check rejects broken copies"
 broken() {  # $1: description, $2: python statement on `d` (the dashboard)
-  "$PY" - "$dashboard" "$tmp/broken.json" "$2" <<'PY'
+  "$PY" - "$dashboard" "$TMP/broken.json" "$2" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 panels = [p for p in d["panels"] if p["type"] != "row"]
 exec(sys.argv[3])
 json.dump(d, open(sys.argv[2], "w"), indent=2)
 PY
-  if "$PY" tools/check_dashboard.py "$tmp/broken.json" >/dev/null 2>&1; then
-    echo "FAIL: check_dashboard.py accepted a dashboard with $1" >&2
-    exit 1
+  if "$PY" tools/check_dashboard.py "$TMP/broken.json" >/dev/null 2>&1; then
+    fail "check_dashboard.py accepted a dashboard with $1"
   fi
   echo "ok: rejected: $1"
 }
@@ -92,17 +72,16 @@ sys.exit(1 if errors else 0)
 PY
 
 echo "== extract the queries"
-"$PY" tools/dashboard_queries.py "$dashboard" >"$tmp/queries.txt"
+"$PY" tools/dashboard_queries.py "$dashboard" >"$TMP/queries.txt"
 "$PY" tools/dashboard_queries.py "$dashboard" --var cluster=DefaultCluster --var node_id=broker-a-0 \
-  --var 'topic=orders|payments' --rate-interval 2m >"$tmp/queries-selected.txt"
-if grep -n '\$' "$tmp/queries.txt" "$tmp/queries-selected.txt"; then
-  echo "FAIL: a Grafana variable was left in a query" >&2
-  exit 1
+  --var 'topic=orders|payments' --rate-interval 2m >"$TMP/queries-selected.txt"
+if grep -n '\$' "$TMP/queries.txt" "$TMP/queries-selected.txt"; then
+  fail "a Grafana variable was left in a query"
 fi
-grep -q 'topic=~"orders|payments"' "$tmp/queries-selected.txt" || { echo "FAIL: --var topic not applied" >&2; exit 1; }
-grep -q '\[2m\]' "$tmp/queries-selected.txt" || { echo "FAIL: --rate-interval not applied" >&2; exit 1; }
+grep -q 'topic=~"orders|payments"' "$TMP/queries-selected.txt" || fail "--var topic not applied"
+grep -q '\[2m\]' "$TMP/queries-selected.txt" || fail "--rate-interval not applied"
 # variable queries: label_values(SELECTOR, label) is Grafana's; check SELECTOR as a series match
-"$PY" - "$dashboard" >"$tmp/selectors.txt" <<'PY'
+"$PY" - "$dashboard" >"$TMP/selectors.txt" <<'PY'
 import json
 import re
 import sys
@@ -118,20 +97,20 @@ for v in d["templating"]["list"]:
         sys.exit(f"variable {v['name']}: not a label_values(selector, label) query: {q}")
     print(re.sub(r'=~"\$\w+"', '=~".*"', m.group(1)))
 PY
-echo "$(wc -l <"$tmp/queries.txt") panel queries, $(wc -l <"$tmp/selectors.txt") variable selectors"
+echo "$(wc -l <"$TMP/queries.txt") panel queries, $(wc -l <"$TMP/selectors.txt") variable selectors"
 
 echo "== serve a sample /metrics page (tests/deploy/sample_metrics.prom) on 127.0.0.1"
-free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-mkdir -p "$tmp/www"
-cp tests/deploy/sample_metrics.prom "$tmp/www/metrics"
+mkdir -p "$TMP/www"
+cp tests/deploy/sample_metrics.prom "$TMP/www/metrics"
 metrics_port=$(free_port)
-"$PY" -m http.server --bind 127.0.0.1 --directory "$tmp/www" "$metrics_port" >"$tmp/http.log" 2>&1 &
+"$PY" -m http.server --bind 127.0.0.1 --directory "$TMP/www" "$metrics_port" >"$TMP/http.log" 2>&1 &
 http_pid=$!
+PIDS+=("$http_pid")
 
 echo "== start Prometheus on 127.0.0.1"
 port=$(free_port)
 # same labelling as deploy/prometheus/prometheus.yml: honor_labels + cluster/node_id target labels
-cat >"$tmp/prometheus.yml" <<YAML
+cat >"$TMP/prometheus.yml" <<YAML
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
@@ -150,32 +129,33 @@ scrape_configs:
     static_configs:
       - targets: ["127.0.0.1:$port"]
 YAML
-prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/data" \
-  --web.listen-address="127.0.0.1:$port" --log.level=warn >"$tmp/prometheus.log" 2>&1 &
+prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/data" \
+  --web.listen-address="127.0.0.1:$port" --log.level=warn >"$TMP/prometheus.log" 2>&1 &
 prom_pid=$!
+PIDS+=("$prom_pid")
 base="http://127.0.0.1:$port"
 ready=0
 for _ in $(seq 1 120); do
   if ! kill -0 "$prom_pid" 2>/dev/null; then
-    echo "FAIL: prometheus exited" >&2; cat "$tmp/prometheus.log" >&2; exit 1
+    cat "$TMP/prometheus.log" >&2; fail "prometheus exited"
   fi
   if curl -fsS -m 2 "$base/-/ready" >/dev/null 2>&1; then ready=1; break; fi
   sleep 0.5
 done
-[[ $ready == 1 ]] || { echo "FAIL: prometheus not ready after 60s" >&2; cat "$tmp/prometheus.log" >&2; exit 1; }
+[[ $ready == 1 ]] || { cat "$TMP/prometheus.log" >&2; fail "prometheus not ready after 60s"; }
 
 echo "== the rule files load and evaluate without error"
 ok=0
 for _ in $(seq 1 60); do
-  curl -fsS -m 5 "$base/api/v1/rules" >"$tmp/rules.json"
-  total=$(jq '[.data.groups[].rules[]] | length' "$tmp/rules.json")
-  evaluated=$(jq '[.data.groups[].rules[] | select(.health == "ok")] | length' "$tmp/rules.json")
-  failing=$(jq -r '.data.groups[].rules[] | select(.health == "err") | "\(.name): \(.lastError)"' "$tmp/rules.json")
-  if [[ -n "$failing" ]]; then echo "FAIL: rule evaluation errors:" >&2; echo "$failing" >&2; exit 1; fi
+  curl -fsS -m 5 "$base/api/v1/rules" >"$TMP/rules.json"
+  total=$(jq '[.data.groups[].rules[]] | length' "$TMP/rules.json")
+  evaluated=$(jq '[.data.groups[].rules[] | select(.health == "ok")] | length' "$TMP/rules.json")
+  failing=$(jq -r '.data.groups[].rules[] | select(.health == "err") | "\(.name): \(.lastError)"' "$TMP/rules.json")
+  if [[ -n "$failing" ]]; then echo "$failing" >&2; fail "rule evaluation errors"; fi
   if [[ "$total" -gt 0 && "$evaluated" == "$total" ]]; then ok=1; break; fi
   sleep 0.5
 done
-[[ $ok == 1 ]] || { echo "FAIL: rules not all evaluated ($evaluated of $total)" >&2; exit 1; }
+[[ $ok == 1 ]] || fail "rules not all evaluated ($evaluated of $total)"
 echo "$total rules loaded and evaluated"
 
 echo "== wait for a few scrapes of the sample page and an evaluation of the recorded series"
@@ -190,11 +170,11 @@ for _ in $(seq 1 60); do
   fi
   sleep 0.5
 done
-[[ $scraped == 1 ]] || { echo "FAIL: the sample page was not scraped" >&2; cat "$tmp/prometheus.log" "$tmp/http.log" >&2; exit 1; }
+[[ $scraped == 1 ]] || { cat "$TMP/prometheus.log" "$TMP/http.log" >&2; fail "the sample page was not scraped"; }
 
 echo "== every query is accepted by Prometheus and returns the sample's data"
-"$PY" tools/dashboard_queries.py "$dashboard" --var cluster=NoSuchCluster >"$tmp/queries-none.txt"
-"$PY" - "$base" "$tmp" <<'PY'
+"$PY" tools/dashboard_queries.py "$dashboard" --var cluster=NoSuchCluster >"$TMP/queries-none.txt"
+"$PY" - "$base" "$TMP" <<'PY'
 import json
 import sys
 import time

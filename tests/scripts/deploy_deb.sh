@@ -8,13 +8,10 @@
 # repository root; the arguments are not needed (it builds its own, as the package does).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+source tests/scripts/lib.sh
 repo=$PWD
-for tool in cmake cpack dpkg-deb dpkg readelf ldd; do
-  command -v "$tool" >/dev/null || { echo "$tool not found" >&2; exit 1; }
-done
+need cmake cpack dpkg-deb dpkg readelf ldd
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
 # Until the top-level CMakeLists.txt includes cmake/Packaging.cmake itself, inject it
 # (include_guard keeps it from being included twice once it does).
@@ -24,17 +21,17 @@ if ! grep -Eq '^[[:space:]]*include\((\$\{CMAKE_CURRENT_SOURCE_DIR\}/|\$\{PROJEC
   extra+=("-DCMAKE_PROJECT_INCLUDE=$repo/cmake/Packaging.cmake")
 fi
 
-echo "== configure and build in $tmp/build"
-cmake -S "$repo" -B "$tmp/build" -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON "${extra[@]}" >"$tmp/configure.log" 2>&1 \
-  || { cat "$tmp/configure.log" >&2; exit 1; }
-cmake --build "$tmp/build" --target timing-sidecar -j "$(nproc)" >"$tmp/build.log" 2>&1 \
-  || { tail -n 50 "$tmp/build.log" >&2; exit 1; }
+echo "== configure and build in $TMP/build"
+cmake -S "$repo" -B "$TMP/build" -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON "${extra[@]}" >"$TMP/configure.log" 2>&1 \
+  || { cat "$TMP/configure.log" >&2; fail "cmake configure"; }
+cmake --build "$TMP/build" --target timing-sidecar -j "$(nproc)" >"$TMP/build.log" 2>&1 \
+  || { tail -n 50 "$TMP/build.log" >&2; fail "cmake build"; }
 
 echo "== cpack -G DEB"
-(cd "$tmp/build" && cpack -G DEB) >"$tmp/cpack.log" 2>&1 || { cat "$tmp/cpack.log" >&2; exit 1; }
-debs=("$tmp"/build/timing-sidecar_*.deb)
-[[ ${#debs[@]} == 1 && -f "${debs[0]}" ]] || { echo "FAIL: expected one timing-sidecar_*.deb" >&2; ls "$tmp/build" >&2; exit 1; }
+(cd "$TMP/build" && cpack -G DEB) >"$TMP/cpack.log" 2>&1 || { cat "$TMP/cpack.log" >&2; fail "cpack -G DEB"; }
+debs=("$TMP"/build/timing-sidecar_*.deb)
+[[ ${#debs[@]} == 1 && -f "${debs[0]}" ]] || { ls "$TMP/build" >&2; fail "expected one timing-sidecar_*.deb"; }
 deb=${debs[0]}
 echo "built $(basename "$deb")"
 
@@ -42,7 +39,7 @@ fail=0
 check() { echo "FAIL: $*" >&2; fail=1; }
 
 echo "== dpkg-deb -I (control)"
-dpkg-deb -I "$deb" | tee "$tmp/info.txt"
+dpkg-deb -I "$deb" | tee "$TMP/info.txt"
 field() { dpkg-deb -f "$deb" "$1"; }
 [[ "$(field Package)" == timing-sidecar ]] || check "Package is not timing-sidecar"
 version=$(sed -n 's/^project(timing-sidecar VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
@@ -57,7 +54,7 @@ for lib in libprometheus-cpp-core1.0 libcpp-httplib0.11 libstdc++6 libc6; do
 done
 
 echo "== dpkg-deb -c (files)"
-dpkg-deb -c "$deb" | awk '{print $NF}' | sed 's|^\./|/|' | tee "$tmp/files.txt"
+dpkg-deb -c "$deb" | awk '{print $NF}' | sed 's|^\./|/|' | tee "$TMP/files.txt"
 for path in \
   /usr/bin/timing-sidecar \
   /usr/lib/systemd/system/timing-sidecar.service \
@@ -71,54 +68,54 @@ for path in \
   /usr/share/timing-sidecar/kubernetes/statefulset.yaml \
   /usr/share/doc/timing-sidecar/README.md \
   /usr/share/doc/timing-sidecar/config.example.toml; do
-  grep -qx -- "$path" "$tmp/files.txt" || check "the package lacks $path"
+  grep -qx -- "$path" "$TMP/files.txt" || check "the package lacks $path"
 done
 # nothing from the build tree or a developer prefix
-if grep -E '^/usr/local/|/build/|\.o$|\.a$' "$tmp/files.txt"; then check "stray files in the package"; fi
+if grep -E '^/usr/local/|/build/|\.o$|\.a$' "$TMP/files.txt"; then check "stray files in the package"; fi
 
 echo "== control scripts"
-mkdir -p "$tmp/control" "$tmp/root"
-dpkg-deb -e "$deb" "$tmp/control"
-grep -qx /etc/timing-sidecar/config.toml "$tmp/control/conffiles" || check "config.toml is not a conffile"
+mkdir -p "$TMP/control" "$TMP/root"
+dpkg-deb -e "$deb" "$TMP/control"
+grep -qx /etc/timing-sidecar/config.toml "$TMP/control/conffiles" || check "config.toml is not a conffile"
 for script in postinst prerm postrm; do
-  [[ -x "$tmp/control/$script" ]] || { check "$script missing or not executable"; continue; }
-  sh -n "$tmp/control/$script" || check "$script: shell syntax"
+  [[ -x "$TMP/control/$script" ]] || { check "$script missing or not executable"; continue; }
+  sh -n "$TMP/control/$script" || check "$script: shell syntax"
 done
 
 echo "== packaged files are the repository's"
-dpkg-deb -x "$deb" "$tmp/root"
+dpkg-deb -x "$deb" "$TMP/root"
 same() { cmp -s "$1" "$2" || check "$2 differs from $1"; }
-same deploy/systemd/timing-sidecar.service "$tmp/root/usr/lib/systemd/system/timing-sidecar.service"
-same deploy/config.example.toml "$tmp/root/etc/timing-sidecar/config.toml"
-same dashboards/timing-sidecar.json "$tmp/root/usr/share/timing-sidecar/dashboards/timing-sidecar.json"
-same deploy/prometheus/alerts.yml "$tmp/root/usr/share/timing-sidecar/prometheus/alerts.yml"
-same deploy/prometheus/recording.yml "$tmp/root/usr/share/timing-sidecar/prometheus/recording.yml"
+same deploy/systemd/timing-sidecar.service "$TMP/root/usr/lib/systemd/system/timing-sidecar.service"
+same deploy/config.example.toml "$TMP/root/etc/timing-sidecar/config.toml"
+same dashboards/timing-sidecar.json "$TMP/root/usr/share/timing-sidecar/dashboards/timing-sidecar.json"
+same deploy/prometheus/alerts.yml "$TMP/root/usr/share/timing-sidecar/prometheus/alerts.yml"
+same deploy/prometheus/recording.yml "$TMP/root/usr/share/timing-sidecar/prometheus/recording.yml"
 # what the unit and the provisioning point at is in the package
-exec_start=$(sed -n 's/^ExecStart=//p' "$tmp/root/usr/lib/systemd/system/timing-sidecar.service")
+exec_start=$(sed -n 's/^ExecStart=//p' "$TMP/root/usr/lib/systemd/system/timing-sidecar.service")
 read -r exec_bin exec_flag exec_config <<<"$exec_start"
-[[ -x "$tmp/root$exec_bin" ]] || check "ExecStart binary $exec_bin is not in the package"
-[[ "$exec_flag" == --config && -f "$tmp/root$exec_config" ]] || check "ExecStart config $exec_config is not in the package"
-provisioned=$(sed -n 's/^ *path: *//p' "$tmp/root/usr/share/timing-sidecar/grafana/provisioning/dashboards/timing-sidecar.yml")
-[[ -f "$tmp/root$provisioned/timing-sidecar.json" ]] || check "the provisioning path $provisioned holds no dashboard"
-doc=$(sed -n 's|^Documentation=file://||p' "$tmp/root/usr/lib/systemd/system/timing-sidecar.service")
-[[ -z "$doc" || -f "$tmp/root$doc" ]] || check "Documentation= $doc is not in the package"
+[[ -x "$TMP/root$exec_bin" ]] || check "ExecStart binary $exec_bin is not in the package"
+[[ "$exec_flag" == --config && -f "$TMP/root$exec_config" ]] || check "ExecStart config $exec_config is not in the package"
+provisioned=$(sed -n 's/^ *path: *//p' "$TMP/root/usr/share/timing-sidecar/grafana/provisioning/dashboards/timing-sidecar.yml")
+[[ -f "$TMP/root$provisioned/timing-sidecar.json" ]] || check "the provisioning path $provisioned holds no dashboard"
+doc=$(sed -n 's|^Documentation=file://||p' "$TMP/root/usr/lib/systemd/system/timing-sidecar.service")
+[[ -z "$doc" || -f "$TMP/root$doc" ]] || check "Documentation= $doc is not in the package"
 
 echo "== every shared library the binary needs comes from a package in Depends"
-ldd "$tmp/root/usr/bin/timing-sidecar" >"$tmp/ldd.txt" || check "ldd failed"
-if grep 'not found' "$tmp/ldd.txt"; then check "unresolved libraries"; fi
+ldd "$TMP/root/usr/bin/timing-sidecar" >"$TMP/ldd.txt" || check "ldd failed"
+if grep 'not found' "$TMP/ldd.txt"; then check "unresolved libraries"; fi
 owner_of() {  # the Debian package of a library path (merged /usr: try the other spellings too)
   local candidate real
   real=$(readlink -f "$1")
   for candidate in "$1" "$real" "${1#/usr}" "/usr$1" "${real#/usr}"; do
-    if dpkg -S "$candidate" >"$tmp/owner" 2>/dev/null; then
-      head -n 1 "$tmp/owner" | cut -d: -f1
+    if dpkg -S "$candidate" >"$TMP/owner" 2>/dev/null; then
+      head -n 1 "$TMP/owner" | cut -d: -f1
       return 0
     fi
   done
   return 1
 }
 while read -r soname; do
-  path=$(awk -v so="$soname" '$1 == so && $3 ~ /^\// {print $3}' "$tmp/ldd.txt")
+  path=$(awk -v so="$soname" '$1 == so && $3 ~ /^\// {print $3}' "$TMP/ldd.txt")
   [[ -n "$path" ]] || { check "NEEDED $soname not resolved by ldd"; continue; }
   owner=$(owner_of "$path") || { check "no Debian package owns $path ($soname)"; continue; }
   if has_dep "$owner"; then
@@ -126,11 +123,11 @@ while read -r soname; do
   else
     check "$soname comes from $owner, which Depends lacks"
   fi
-done < <(readelf -d "$tmp/root/usr/bin/timing-sidecar" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+done < <(readelf -d "$TMP/root/usr/bin/timing-sidecar" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 
 echo "== the packaged binary runs"
-if file "$tmp/root/usr/bin/timing-sidecar" 2>/dev/null | grep -q 'not stripped'; then check "binary not stripped"; fi
-out=$("$tmp/root/usr/bin/timing-sidecar" --version) || check "--version failed"
+if file "$TMP/root/usr/bin/timing-sidecar" 2>/dev/null | grep -q 'not stripped'; then check "binary not stripped"; fi
+out=$("$TMP/root/usr/bin/timing-sidecar" --version) || check "--version failed"
 [[ "$out" == *"$version"* ]] || check "--version says '$out', not $version"
 echo "$out"
 

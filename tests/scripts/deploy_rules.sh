@@ -6,12 +6,10 @@
 # repository root; the arguments are not needed here.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-# Debian's python3 has python3-yaml (a dependency of yamllint) and starts fast
-PY=/usr/bin/python3
-[[ -x $PY ]] || PY=python3
-"$PY" -c 'import yaml' || { echo "python3 with PyYAML needed (Debian package python3-yaml)" >&2; exit 1; }
+source tests/scripts/lib.sh
+"$PY" -c 'import yaml' || fail "python3 with PyYAML needed (Debian package python3-yaml)"
 
-command -v promtool >/dev/null || { echo "promtool not found (Debian package prometheus)" >&2; exit 1; }
+need promtool
 
 rules=(deploy/prometheus/alerts.yml deploy/prometheus/recording.yml)
 tests=(tests/deploy/alerts_test.yml tests/deploy/recording_test.yml)
@@ -23,13 +21,11 @@ echo "== promtool check config (example scrape config, loads the rule files too)
 promtool check config deploy/prometheus/prometheus.yml
 
 echo "== the commented hashmod sharding example is a valid config once uncommented"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cp deploy/prometheus/*.yml "$tmp/"
-sed -i '/^    # relabel_configs:/,/^    #     action: keep/ s/^    # /    /' "$tmp/prometheus.yml"
-grep -q '^    relabel_configs:' "$tmp/prometheus.yml" || { echo "FAIL: hashmod example not found" >&2; exit 1; }
-grep -q 'action: hashmod' "$tmp/prometheus.yml"
-promtool check config "$tmp/prometheus.yml"
+cp deploy/prometheus/*.yml "$TMP/"
+sed -i '/^    # relabel_configs:/,/^    #     action: keep/ s/^    # /    /' "$TMP/prometheus.yml"
+grep -q '^    relabel_configs:' "$TMP/prometheus.yml" || fail "hashmod example not found"
+grep -q 'action: hashmod' "$TMP/prometheus.yml"
+promtool check config "$TMP/prometheus.yml"
 
 echo "== promtool test rules"
 promtool test rules "${tests[@]}"
@@ -84,9 +80,9 @@ echo "== metric names used by the rules exist"
 "$PY" tools/check_metric_names.py --metrics tests/deploy/metrics.txt --rules "${rules[@]}"
 
 echo "== the unit tests catch broken rules (mutants must fail)"
-rm -rf "${tmp:?}"/*
-mkdir -p "$tmp/deploy/prometheus" "$tmp/tests/deploy"
-cp "${tests[@]}" "$tmp/tests/deploy/"
+rm -rf "${TMP:?}"/*
+mkdir -p "$TMP/deploy/prometheus" "$TMP/tests/deploy"
+cp "${tests[@]}" "$TMP/tests/deploy/"
 mutants=(
   's/rocketmq_timing_messages_overdue > 0/rocketmq_timing_messages_overdue > 5/'
   's/increase(timing_sidecar_reconcile_runs_total{trigger="sweep"}\[5m\]))/increase(timing_sidecar_reconcile_runs_total{trigger="scrape"}[5m]))/'
@@ -98,15 +94,13 @@ mutants=(
   's/sum by (cluster, topic) (rate(rocketmq_timer_enqueue_total\[5m\]))/sum by (cluster, topic) (irate(rocketmq_timer_enqueue_total[5m])) * 2/'
 )
 for mutant in "${mutants[@]}"; do
-  cp "${rules[@]}" "$tmp/deploy/prometheus/"
-  sed -i "$mutant" "$tmp/deploy/prometheus/alerts.yml" "$tmp/deploy/prometheus/recording.yml"
-  if cat "${rules[@]}" | cmp -s - <(cat "$tmp/deploy/prometheus/alerts.yml" "$tmp/deploy/prometheus/recording.yml"); then
-    echo "FAIL: mutant '$mutant' did not change the rules (stale pattern?)" >&2
-    exit 1
+  cp "${rules[@]}" "$TMP/deploy/prometheus/"
+  sed -i "$mutant" "$TMP/deploy/prometheus/alerts.yml" "$TMP/deploy/prometheus/recording.yml"
+  if cat "${rules[@]}" | cmp -s - <(cat "$TMP/deploy/prometheus/alerts.yml" "$TMP/deploy/prometheus/recording.yml"); then
+    fail "mutant '$mutant' did not change the rules (stale pattern?)"
   fi
-  if promtool test rules "$tmp/tests/deploy/alerts_test.yml" "$tmp/tests/deploy/recording_test.yml" >"$tmp/out" 2>&1; then
-    echo "FAIL: the unit tests still pass with mutant '$mutant'" >&2
-    exit 1
+  if promtool test rules "$TMP/tests/deploy/alerts_test.yml" "$TMP/tests/deploy/recording_test.yml" >"$TMP/out" 2>&1; then
+    fail "the unit tests still pass with mutant '$mutant'"
   fi
   echo "ok: mutant caught: $mutant"
 done

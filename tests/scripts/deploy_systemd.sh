@@ -6,8 +6,7 @@
 # repository root; the arguments are not needed here.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-PY=/usr/bin/python3
-[[ -x $PY ]] || PY=python3
+source tests/scripts/lib.sh
 unit=deploy/systemd/timing-sidecar.service
 
 echo "== directives"
@@ -75,7 +74,7 @@ echo "== the example config it starts with"
 # its state directory, when it sets one, is the unit's StateDirectory=
 state=$(sed -n 's/^state\.dir *= *"\(.*\)"/\1/p' deploy/config.example.toml)
 if [[ -n "$state" && "$state" != /var/lib/timing-sidecar ]]; then
-  echo "FAIL: state.dir $state is not the unit's StateDirectory /var/lib/timing-sidecar" >&2; exit 1
+  fail "state.dir $state is not the unit's StateDirectory /var/lib/timing-sidecar"
 fi
 
 if ! command -v systemd-analyze >/dev/null; then
@@ -84,13 +83,11 @@ if ! command -v systemd-analyze >/dev/null; then
   exit 77
 fi
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 # verify wants ExecStart's binary to exist: point it at a stub, keep everything else
-printf '#!/bin/sh\nexit 0\n' >"$tmp/timing-sidecar"
-chmod +x "$tmp/timing-sidecar"
-sed "s|^ExecStart=/usr/bin/timing-sidecar |ExecStart=$tmp/timing-sidecar |" "$unit" >"$tmp/timing-sidecar.service"
-grep -q "^ExecStart=$tmp/timing-sidecar " "$tmp/timing-sidecar.service"
+printf '#!/bin/sh\nexit 0\n' >"$TMP/timing-sidecar"
+chmod +x "$TMP/timing-sidecar"
+sed "s|^ExecStart=/usr/bin/timing-sidecar |ExecStart=$TMP/timing-sidecar |" "$unit" >"$TMP/timing-sidecar.service"
+grep -q "^ExecStart=$TMP/timing-sidecar " "$TMP/timing-sidecar.service"
 
 analyze_verify() {  # systemd-analyze verify exits 0 on unknown keys: any output is a failure
   local out
@@ -99,22 +96,22 @@ analyze_verify() {  # systemd-analyze verify exits 0 on unknown keys: any output
 }
 
 echo "== systemd-analyze verify"
-analyze_verify "$tmp/timing-sidecar.service"
+analyze_verify "$TMP/timing-sidecar.service"
 echo "verify: clean"
 
 echo "== verify does catch a broken unit"
-mkdir -p "$tmp/broken"
-sed 's/^ProtectSystem=strict/ProtectSytem=strict/' "$tmp/timing-sidecar.service" >"$tmp/broken/timing-sidecar.service"
-if analyze_verify "$tmp/broken/timing-sidecar.service" 2>/dev/null; then
-  echo "FAIL: a misspelt directive passed verify" >&2; exit 1
+mkdir -p "$TMP/broken"
+sed 's/^ProtectSystem=strict/ProtectSytem=strict/' "$TMP/timing-sidecar.service" >"$TMP/broken/timing-sidecar.service"
+if analyze_verify "$TMP/broken/timing-sidecar.service" 2>/dev/null; then
+  fail "a misspelt directive passed verify"
 fi
 
 echo "== systemd-analyze security (offline): exposure at most 2.0"
-systemd-analyze security --offline=yes --threshold=20 "$tmp/timing-sidecar.service" | tail -n 1
+systemd-analyze security --offline=yes --threshold=20 "$TMP/timing-sidecar.service" | tail -n 1
 echo "== and a unit without the hardening is over that threshold"
-grep -E '^(\[|ExecStart=|Restart=|Description=|WantedBy=)' "$tmp/timing-sidecar.service" >"$tmp/broken/timing-sidecar.service"
-if systemd-analyze security --offline=yes --threshold=20 "$tmp/broken/timing-sidecar.service" >/dev/null 2>&1; then
-  echo "FAIL: an unhardened unit passed the exposure threshold" >&2; exit 1
+grep -E '^(\[|ExecStart=|Restart=|Description=|WantedBy=)' "$TMP/timing-sidecar.service" >"$TMP/broken/timing-sidecar.service"
+if systemd-analyze security --offline=yes --threshold=20 "$TMP/broken/timing-sidecar.service" >/dev/null 2>&1; then
+  fail "an unhardened unit passed the exposure threshold"
 fi
 
 echo "deploy_systemd: all checks passed"

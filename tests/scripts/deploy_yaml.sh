@@ -6,21 +6,18 @@
 # repository root; the arguments are not needed here.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-PY=/usr/bin/python3
-[[ -x $PY ]] || PY=python3
-"$PY" -c 'import yaml, tomllib' || { echo "python3 >= 3.11 with PyYAML needed (python3-yaml)" >&2; exit 1; }
-command -v yamllint >/dev/null || { echo "yamllint not found (Debian package yamllint)" >&2; exit 1; }
+source tests/scripts/lib.sh
+"$PY" -c 'import yaml, tomllib' || fail "python3 >= 3.11 with PyYAML needed (python3-yaml)"
+need yamllint
 
 echo "== yamllint"
 yamllint --strict -c deploy/.yamllint deploy dashboards/provisioning tests/deploy
 echo "yamllint: clean"
 
 echo "== the lint does catch problems"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-printf -- '---\nkey: value\nkey: again\nlist:\n- a\n' >"$tmp/bad.yaml"
-if yamllint --strict -c deploy/.yamllint "$tmp/bad.yaml" >/dev/null; then
-  echo "FAIL: yamllint accepted duplicate keys" >&2; exit 1
+printf -- '---\nkey: value\nkey: again\nlist:\n- a\n' >"$TMP/bad.yaml"
+if yamllint --strict -c deploy/.yamllint "$TMP/bad.yaml" >/dev/null; then
+  fail "yamllint accepted duplicate keys"
 fi
 
 echo "== sidecar TOML configs"
@@ -36,9 +33,9 @@ echo "== the checker rejects broken manifests"
 # copied deploy/kubernetes, by kind; helpers sts (the StatefulSet), pod, sidecar, broker.
 mutate() {
   local name=$1 code=$2 expect=$3
-  rm -rf "$tmp/k8s"
-  cp -r deploy/kubernetes "$tmp/k8s"
-  "$PY" - "$tmp/k8s" "$code" <<'PY'
+  rm -rf "$TMP/k8s"
+  cp -r deploy/kubernetes "$TMP/k8s"
+  "$PY" - "$TMP/k8s" "$code" <<'PY'
 import glob
 import sys
 
@@ -57,18 +54,18 @@ for p, ds in files.items():
     with open(p, "w") as f:
         yaml.safe_dump_all(ds, f, sort_keys=False)
 PY
-  if "$PY" tools/check_k8s.py --sidecar-image "$image" "$tmp/k8s" >"$tmp/out" 2>&1; then
-    echo "FAIL: check_k8s.py accepted: $name" >&2; cat "$tmp/out" >&2; exit 1
+  if "$PY" tools/check_k8s.py --sidecar-image "$image" "$TMP/k8s" >"$TMP/out" 2>&1; then
+    cat "$TMP/out" >&2; fail "check_k8s.py accepted: $name"
   fi
-  if ! grep -qF -- "$expect" "$tmp/out"; then
-    echo "FAIL: $name: rejected, but without '$expect':" >&2; cat "$tmp/out" >&2; exit 1
+  if ! grep -qF -- "$expect" "$TMP/out"; then
+    cat "$TMP/out" >&2; fail "$name: rejected, but without '$expect':"
   fi
   echo "ok: rejected: $name"
 }
 # control: an unmodified round-trip copy passes
 mutate_ok() {
-  rm -rf "$tmp/k8s"; cp -r deploy/kubernetes "$tmp/k8s"
-  "$PY" tools/check_k8s.py --sidecar-image "$image" "$tmp/k8s" >/dev/null
+  rm -rf "$TMP/k8s"; cp -r deploy/kubernetes "$TMP/k8s"
+  "$PY" tools/check_k8s.py --sidecar-image "$image" "$TMP/k8s" >/dev/null
 }
 mutate_ok
 mutate "liveness probe on an undeclared port name" \

@@ -11,9 +11,6 @@ REPO=$(pwd)
 source "$(dirname "$0")/lib.sh"
 SCRAPE_S=1
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...: polls until COMMAND succeeds
   local seconds=$1 what=$2
   shift 2

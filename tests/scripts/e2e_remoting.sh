@@ -45,9 +45,9 @@ up() { sample 'timing_sidecar_source_up{source="remoting"}'; }
 for topic in rm_orders rm_doomed; do
   mqadmin updateTopic -c DefaultCluster -t "$topic" >>"$TMP/mqadmin.log" 2>&1 || fail "mqadmin updateTopic $topic"
 done
-"${DRIVER[@]}" send "$NAMESRV" rm_orders 30 300000 600000 0 >>"$TMP/send.log" 2>&1 || fail "send to rm_orders"
-"${DRIVER[@]}" send "$NAMESRV" rm_doomed 10 300000 600000 0 >>"$TMP/send.log" 2>&1 || fail "send to rm_doomed"
-"${DRIVER[@]}" send "$NAMESRV" rm_doomed 10 20000 30000 0 >>"$TMP/send.log" 2>&1 || fail "send to rm_doomed"
+send_timing rm_orders 30 300000 600000 0
+send_timing rm_doomed 10 300000 600000 0
+send_timing rm_doomed 10 20000 30000 0
 wait_for 30 "the broker's counts in the sidecar" \
   'test "$(sidecar_gauge rm_orders)-$(sidecar_gauge rm_doomed)" = 30-20'
 COUNTS_MATCH=yes

@@ -109,9 +109,8 @@ wait_for 10 "topic creations seen by the sidecar" \
 PIDS+=($!)
 SHORT=60 LONG=40 RECALLED=10
 for topic in "${TOPICS[@]}"; do
-  "${DRIVER[@]}" send "$NAMESRV" "$topic" $SHORT 1000 20000 0 >>"$TMP/send.log" 2>&1 || fail "send to $topic"
-  "${DRIVER[@]}" send "$NAMESRV" "$topic" $LONG 300000 600000 $RECALLED >>"$TMP/send.log" 2>&1 ||
-    { cat "$TMP/send.log" >&2; fail "send and recall on $topic"; }
+  send_timing "$topic" $SHORT 1000 20000 0
+  send_timing "$topic" $LONG 300000 600000 $RECALLED
 done
 for topic in "${TOPICS[@]}"; do
   wait_for 120 "deliveries of $topic's short delays" 'test "$(consumed "$topic")" -ge $SHORT'
@@ -130,8 +129,8 @@ echo "e2e_rocketmq: step 1 (sent $SHORT short and $LONG long per topic, $RECALLE
 report_counts "${TOPICS[@]}"
 
 # 2. Delete a topic with pending long delays and soon-due messages.
-"${DRIVER[@]}" send "$NAMESRV" e2e_doomed 20 300000 600000 0 >>"$TMP/send.log" 2>&1 || fail "send to e2e_doomed"
-"${DRIVER[@]}" send "$NAMESRV" e2e_doomed 20 15000 30000 0 >>"$TMP/send.log" 2>&1 || fail "send to e2e_doomed"
+send_timing e2e_doomed 20 300000 600000 0
+send_timing e2e_doomed 20 15000 30000 0
 wait_for 30 "e2e_doomed's 40 pending messages on both sides" \
   'test "$(sidecar_gauge rocketmq_timing_messages e2e_doomed)-$(broker_gauge e2e_doomed)" = 40-40'
 mqadmin deleteTopic -c DefaultCluster -t e2e_doomed >>"$TMP/mqadmin.log" 2>&1 || fail "mqadmin deleteTopic"
@@ -222,7 +221,7 @@ start_broker
 wait_for 120 "a relist after the broker restart" 'test "$(relists_gone)" -gt "$relists_before"'
 echo "e2e_rocketmq: step 3: the sidecar relisted after the broker restart ($(relists_gone) relists after a gap)"
 # The feed after the restart: deliveries seen by the consumer are seen by the sidecar.
-"${DRIVER[@]}" send "$NAMESRV" e2e_billing 20 1000 5000 0 >>"$TMP/send.log" 2>&1 || fail "send after the restart"
+send_timing e2e_billing 20 1000 5000 0
 wait_for 60 "deliveries after the broker restart" 'test "$(consumed e2e_billing)" -ge $((SHORT + 20))'
 expect_converged "step 3 after the broker restart" 90 "${TOPICS[@]}"
 report_counts "${TOPICS[@]}"
@@ -233,6 +232,8 @@ unreachable=$(find "$TMP/home/logs" -name 'broker*.log' -exec cat {} + 2>/dev/nu
   grep "timing-sidecar plugin:" | grep -vc "timing-sidecar plugin: feed on" || true)
 [ "$unreachable" -le $((SECONDS / 60 + 1)) ] || FAILURES+=("$unreachable lines about the sidecar in $SECONDS s")
 echo "e2e_rocketmq: broker log lines of the plugin besides its start: $unreachable; took $SECONDS s"
+echo "e2e_rocketmq: sends the broker refused and the driver retried: $(grep -c ', attempt ' "$TMP/send.log" || true)"
+grep ', attempt ' "$TMP/send.log" | head -5 | sed 's/^/  /' || true
 
 COUNTS_MATCH=yes
 [ ${#MISMATCHES[@]} -eq 0 ] || COUNTS_MATCH=no

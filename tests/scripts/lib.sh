@@ -15,6 +15,22 @@ fail() {
   exit 1
 }
 
+# need TOOL...: fails naming each tool the test needs that is missing; scripts/setup.sh installs
+# them all, so a missing one is a broken setup, not a reason to skip.
+need() {
+  local tool
+  for tool; do command -v "$tool" >/dev/null || fail "$tool not found (scripts/setup.sh installs it)"; done
+}
+
+# Debian's python3 (with python3-yaml beside it) starts faster than a pyenv one found first.
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=python3
+
+# free_port: a loopback port nobody listens on now.
+free_port() {
+  "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # start_sidecar NAME ARGS...: starts the sidecar with ports chosen by the kernel and sets
 # ${NAME}_WEB and ${NAME}_WEBHOOK to their base URLs, read from its start-up log line.
 start_sidecar() {

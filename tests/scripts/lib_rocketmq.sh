@@ -11,11 +11,6 @@ require_java() {
     fail "java and mvn are needed for the real-broker test: run scripts/setup.sh"
 }
 
-# free_port: a loopback port nobody listens on now.
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 # free_broker_port: a port P with P-2 (the broker's fast channel) and P+1 (HA) free as well.
 free_broker_port() {
   python3 - <<'EOF'
@@ -139,6 +134,15 @@ wait_for() {
     [ $SECONDS -lt $deadline ] || { show_logs; fail "$what: not ready within ${seconds} s"; }
     sleep 0.2
   done
+}
+
+# send_timing TOPIC COUNT MIN_DELAY_MS MAX_DELAY_MS RECALL: the driver's send (Driver.java), or
+# fail with what the producer and the servers said.
+send_timing() {
+  "${DRIVER[@]}" send "$NAMESRV" "$@" >>"$TMP/send.log" 2>&1 && return 0
+  tail -30 "$TMP/send.log" >&2
+  show_logs
+  fail "send of $2 timing messages to $1"
 }
 
 show_logs() {

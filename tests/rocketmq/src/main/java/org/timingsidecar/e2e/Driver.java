@@ -76,11 +76,26 @@ public final class Driver {
         DefaultMQProducer producer = producer(args[1]);
         try {
             List<String> handles = new ArrayList<>();
+            int retried = 0;
             for (int i = 0; i < count; i++) {
                 long delay = minDelay + ThreadLocalRandom.current().nextLong(maxDelay - minDelay + 1);
-                SendResult result = producer.send(timing(topic, delay));
-                if (result.getSendStatus() != SendStatus.SEND_OK) {
-                    throw new IllegalStateException("send " + i + " to " + topic + ": " + result.getSendStatus());
+                SendResult result = null;
+                // A broker just restarted may refuse a send for a moment; each refusal is printed
+                // (the tests show this output when they fail), and the fifth fails the command.
+                for (int attempt = 1; result == null; attempt++) {
+                    try {
+                        result = producer.send(timing(topic, delay));
+                        if (result.getSendStatus() != SendStatus.SEND_OK) {
+                            throw new IllegalStateException("status " + result.getSendStatus());
+                        }
+                    } catch (Exception e) {
+                        String reason = "send " + i + " to " + topic + ", attempt " + attempt + ": " + e;
+                        if (attempt == 5) throw new IllegalStateException(reason, e);
+                        System.err.println(reason + (e.getCause() != null ? " (cause: " + e.getCause() + ")" : ""));
+                        result = null;
+                        retried++;
+                        Thread.sleep(2_000);
+                    }
                 }
                 if (handles.size() < recall) {
                     if (result.getRecallHandle() == null) throw new IllegalStateException("no recall handle for " + result.getMsgId());
@@ -88,7 +103,7 @@ public final class Driver {
                 }
             }
             for (String handle : handles) producer.recallMessage(topic, handle);
-            System.out.println("sent=" + count + " recalled=" + handles.size());
+            System.out.println("sent=" + count + " recalled=" + handles.size() + " retried=" + retried);
         } finally {
             producer.shutdown();
         }
