@@ -317,9 +317,9 @@ std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv)
     return fail("--timer.max-delay must be at least --timer.precision");
   }
   if (config.reconcile_interval_ms < 1) return fail("--reconcile.interval must be positive");
-  config.tombstone_retention_ms =
-      tombstone_retention_ms == -1 ? config.timer_max_delay_ms + Config::kTombstoneRetentionMarginMs
-                                   : tombstone_retention_ms;
+  config.tombstone_retention_ms = tombstone_retention_ms == -1
+                                      ? config.timer_max_delay_ms + kTombstoneRetentionMarginMs
+                                      : tombstone_retention_ms;
   if (config.tombstone_retention_ms < 1) return fail("--tombstone.retention must be positive");
   if (config.webhook_secret_file.empty() &&
       !is_loopback_host(parse_listen_address(config.webhook_listen_address)->host)) {

@@ -6,20 +6,6 @@
 
 namespace timing_sidecar {
 
-std::string_view to_string(EventSource source) {
-  switch (source) {
-    case EventSource::kWebhook:
-      return "webhook";
-    case EventSource::kFeed:
-      return "feed";
-    case EventSource::kDemo:
-      return "demo";
-    case EventSource::kFile:
-      return "file";
-  }
-  return "unknown";
-}
-
 Engine::Engine(const EngineConfig& config, const Clock& clock, EngineObserver& observer)
     : config_(config),
       clock_(clock),

@@ -23,6 +23,7 @@
 #include <stdexcept>
 
 #include "engine_shard.hpp"
+#include "hex_id.hpp"
 #include "timing_sidecar/engine.hpp"
 #include "timing_sidecar/journal.hpp"
 
@@ -31,21 +32,8 @@ namespace timing_sidecar {
 namespace {
 
 constexpr size_t kBlockBytes = size_t{1} << 20;
-constexpr size_t kHexIdLength = 32;
-enum IdForm : uint8_t { kRawId = 0, kUpperHexId = 1, kLowerHexId = 2 };
-
-// A character's hex value, with kUpperLetter or kLowerLetter for the letters; kNotHex otherwise.
-constexpr uint8_t kUpperLetter = 0x10;
-constexpr uint8_t kLowerLetter = 0x20;
-constexpr uint8_t kNotHex = 0x40;
-constexpr std::array<uint8_t, 256> kHexDigits = [] {
-  std::array<uint8_t, 256> digits{};
-  for (auto& digit : digits) digit = kNotHex;
-  for (int c = '0'; c <= '9'; ++c) digits[c] = static_cast<uint8_t>(c - '0');
-  for (int c = 'A'; c <= 'F'; ++c) digits[c] = static_cast<uint8_t>(c - 'A' + 10) | kUpperLetter;
-  for (int c = 'a'; c <= 'f'; ++c) digits[c] = static_cast<uint8_t>(c - 'a' + 10) | kLowerLetter;
-  return digits;
-}();
+// A pending message's id form byte; the values are the snapshot format's.
+enum SnapshotIdForm : uint8_t { kRawId = 0, kUpperHexId = 1, kLowerHexId = 2 };
 
 // Items of one record type, cut into records of about kBlockBytes that start with their count.
 class BlockWriter {
@@ -85,19 +73,11 @@ size_t encode_message(uint32_t number, std::string_view id, int64_t deliver_at_m
   char* next = out;
   std::memcpy(next, &number, sizeof(number));
   next += sizeof(number);
-  uint8_t seen = id.size() == kHexIdLength ? 0 : kNotHex;
-  for (size_t i = 0; i + 1 < id.size() && (seen & kNotHex) == 0; i += 2) {
-    const uint8_t high = kHexDigits[static_cast<uint8_t>(id[i])];
-    const uint8_t low = kHexDigits[static_cast<uint8_t>(id[i + 1])];
-    seen |= high | low;
-    next[1 + i / 2] = static_cast<char>((high & 15) << 4 | (low & 15));
-  }
-  // All digits fit either case; the scheduler keeps them as upper case too.
-  const bool hex = (seen & kNotHex) == 0 &&
-                   (seen & (kUpperLetter | kLowerLetter)) != (kUpperLetter | kLowerLetter);
-  if (hex) {
-    *next = static_cast<char>((seen & kLowerLetter) != 0 ? kLowerHexId : kUpperHexId);
-    next += 1 + kHexIdLength / 2;
+  HexIdBytes bytes{};
+  if (const std::optional<HexCase> letter_case = decode_hex_id(id, bytes)) {
+    *next++ = static_cast<char>(*letter_case == HexCase::kUpper ? kUpperHexId : kLowerHexId);
+    std::memcpy(next, bytes.data(), bytes.size());
+    next += bytes.size();
   } else {
     *next++ = static_cast<char>(kRawId);
     *next++ = static_cast<char>(id.size());
@@ -114,14 +94,11 @@ std::string_view read_id(PayloadReader& reader, char (&hex)[kHexIdLength]) {
   if (form != kUpperHexId && form != kLowerHexId) {
     throw std::runtime_error("snapshot: unknown message id form " + std::to_string(form));
   }
-  const char* digits = form == kUpperHexId ? "0123456789ABCDEF" : "0123456789abcdef";
-  const std::string_view bytes = reader.raw(kHexIdLength / 2);
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    const auto byte = static_cast<uint8_t>(bytes[i]);
-    hex[2 * i] = digits[byte >> 4];
-    hex[2 * i + 1] = digits[byte & 15];
-  }
-  return {hex, 2 * bytes.size()};
+  HexIdBytes bytes{};
+  const std::string_view stored = reader.raw(bytes.size());
+  if (stored.size() != bytes.size()) return {};  // cut short: the reader says so
+  std::memcpy(bytes.data(), stored.data(), bytes.size());
+  return spell_hex_id(bytes, form == kUpperHexId ? HexCase::kUpper : HexCase::kLower, hex);
 }
 
 // A catalog entry's flags byte.

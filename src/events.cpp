@@ -12,18 +12,20 @@ namespace {
 
 using nlohmann::json;
 
-struct EventTypeName {
-  EventType type;
-  std::string_view name;
-};
-
-constexpr std::array<EventTypeName, 5> kEventTypeNames = {{
-    {EventType::kTopicCreated, "topic.created"},
-    {EventType::kTopicDeleted, "topic.deleted"},
-    {EventType::kTimerEnqueued, "timer.enqueued"},
-    {EventType::kTimerDequeued, "timer.dequeued"},
-    {EventType::kTimerCancelled, "timer.cancelled"},
-}};
+// The lists in events.hpp build the enums and the tables together; these checks keep a table
+// indexed by value and its names distinct should either ever be edited apart from the list.
+template <typename Table, typename Value>
+constexpr bool indexed_by_value(const Table& table, Value Table::value_type::*value) {
+  for (size_t i = 0; i < table.size(); ++i) {
+    if (static_cast<size_t>(table[i].*value) != i) return false;
+    for (size_t j = 0; j < i; ++j) {
+      if (table[j].name == table[i].name) return false;
+    }
+  }
+  return true;
+}
+static_assert(indexed_by_value(kEventTypes, &EventTypeInfo::type));
+static_assert(indexed_by_value(kEventSources, &EventSourceInfo::source));
 
 // Error messages quote client input; a cap keeps a hostile body from inflating logs and responses.
 constexpr size_t kMaxEchoedBytes = 64;
@@ -66,7 +68,7 @@ std::string quote_for_message(std::string_view input) {
 
 std::string expected_type_names() {
   std::string names;
-  for (const auto& entry : kEventTypeNames) {
+  for (const auto& entry : kEventTypes) {
     if (!names.empty()) names += ", ";
     names += entry.name;
   }
@@ -180,7 +182,7 @@ std::optional<EventError> take_string(json& event, size_t index, const char* fie
 std::optional<EventError> read_type(json& event, size_t index, EventType& type) {
   std::string name;
   if (auto error = take_string(event, index, "type", name, true)) return error;
-  for (const auto& entry : kEventTypeNames) {
+  for (const auto& entry : kEventTypes) {
     if (entry.name == name) {
       type = entry.type;
       return std::nullopt;
@@ -256,18 +258,13 @@ std::optional<EventError> read_revision(const json& event, size_t index,
   return std::nullopt;
 }
 
-bool is_timer_event(EventType type) {
-  return type == EventType::kTimerEnqueued || type == EventType::kTimerDequeued ||
-         type == EventType::kTimerCancelled;
-}
-
 std::optional<EventError> read_event(json& element, size_t index, const EventLimits& limits,
                                      Event& event) {
   if (!element.is_object()) return invalid_field(index, "", "must be an object");
   if (auto error = read_type(element, index, event.type)) return error;
   if (auto error = take_string(element, index, "topic", event.topic, true)) return error;
   if (auto error = check_topic(event.topic, index)) return error;
-  if (is_timer_event(event.type)) {
+  if (is_message_event(event.type)) {
     if (auto error = read_message_id(element, index, event.id)) return error;
   }
   if (event.type == EventType::kTimerEnqueued) {
@@ -282,13 +279,6 @@ std::optional<EventError> read_event(json& element, size_t index, const EventLim
 }
 
 }  // namespace
-
-std::string_view to_string(EventType type) {
-  for (const auto& entry : kEventTypeNames) {
-    if (entry.type == type) return entry.name;
-  }
-  return "unknown";
-}
 
 bool is_valid_topic_name(std::string_view name) {
   return !name.empty() && name.size() <= kMaxTopicNameLength &&

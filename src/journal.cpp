@@ -18,8 +18,8 @@ namespace {
 
 constexpr std::string_view kMagic = "TSIDECAR";
 constexpr uint32_t kFormatVersion = 1;
-constexpr uint8_t kLastEventType = static_cast<uint8_t>(EventType::kTimerCancelled);
-constexpr uint8_t kLastEventSource = static_cast<uint8_t>(EventSource::kFile);
+// Both are stored as a byte, their value; events.hpp's lists say which values exist.
+static_assert(kEventTypes.size() <= 256 && kEventSources.size() <= 256);
 
 uint32_t crc_of(std::string_view bytes, uint32_t crc = 0) {
   return static_cast<uint32_t>(
@@ -63,7 +63,7 @@ FeedPosition decode_feed_position_fields(PayloadReader& reader) {
 std::optional<EventsInput> decode_events(PayloadReader& reader) {
   EventsInput input;
   const uint8_t source = reader.u8();
-  if (source > kLastEventSource) return std::nullopt;
+  if (size_t{source} >= kEventSources.size()) return std::nullopt;
   input.source = static_cast<EventSource>(source);
   input.applied_at_ms = reader.i64();
   const uint8_t has_feed_position = reader.u8();
@@ -73,7 +73,7 @@ std::optional<EventsInput> decode_events(PayloadReader& reader) {
   for (uint32_t count = reader.u32(); count > 0 && reader.ok(); --count) {
     Event& event = input.events.emplace_back();
     const uint8_t type = reader.u8();
-    if (type > kLastEventType) return std::nullopt;
+    if (size_t{type} >= kEventTypes.size()) return std::nullopt;
     event.type = static_cast<EventType>(type);
     event.topic = reader.text();
     event.id = reader.text();

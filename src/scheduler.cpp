@@ -7,10 +7,22 @@
 #include <string>
 #include <vector>
 
-#include "scheduler_storage.hpp"
+#include "id_index.hpp"
+#include "pending_record.hpp"
+#include "record_slab.hpp"
 #include "timing_sidecar/timing_wheel.hpp"
 
 namespace timing_sidecar {
+
+namespace {
+
+int64_t saturating_add(int64_t a, int64_t b) {
+  int64_t sum;
+  if (!__builtin_add_overflow(a, b, &sum)) return sum;
+  return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+}
+
+}  // namespace
 
 struct Scheduler::Impl {
   Impl(const SchedulerConfig& config, int64_t now_ms)
@@ -323,7 +335,7 @@ void Scheduler::for_each_pending(
     const std::function<void(TopicKey, std::string_view, int64_t)>& visit) const {
   const Impl& impl = *impl_;
   impl.records.for_each_live([&](uint32_t, const Record& record) {
-    char hex[2 * sizeof(record.id)];
+    char hex[kHexIdLength];
     const std::string_view long_id = record.id_form == kOutOfLine ? impl.long_id(record) : "";
     visit(record.topic, id_text(record, long_id, hex), record.deliver_at_ms);
   });
@@ -351,7 +363,7 @@ TopicMessages Scheduler::topic_messages(TopicKey topic, size_t limit) const {
     std::vector<Candidate>& heap = record.phase == Phase::kOverdue ? overdue : upcoming;
     // Most records lose to the heap's worst on their time alone, before their id is decoded.
     if (heap.size() == limit && record.deliver_at_ms > heap.front().deliver_at_ms) continue;
-    char hex[2 * sizeof(record.id)];
+    char hex[kHexIdLength];
     const std::string_view long_id = record.id_form == kOutOfLine ? impl.long_id(record) : "";
     Candidate candidate{record.deliver_at_ms, std::string(id_text(record, long_id, hex))};
     if (heap.size() == limit) {

@@ -12,12 +12,6 @@ using prometheus::BuildCounter;
 using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 
-constexpr std::array<EventSource, 4> kSources = {EventSource::kWebhook, EventSource::kFeed,
-                                                 EventSource::kDemo, EventSource::kFile};
-constexpr std::array<EventType, 5> kTypes = {EventType::kTopicCreated, EventType::kTopicDeleted,
-                                             EventType::kTimerEnqueued, EventType::kTimerDequeued,
-                                             EventType::kTimerCancelled};
-
 }  // namespace
 
 SelfMetrics::SelfMetrics(const ConstantLabels& labels, size_t max_topics)
@@ -109,10 +103,10 @@ SelfMetrics::SelfMetrics(const ConstantLabels& labels, size_t max_topics)
                      .Help("Events applied, by source and type.")
                      .Labels(constant_labels(labels))
                      .Register(*registry_);
-  for (size_t s = 0; s < kSources.size(); ++s) {
-    for (size_t t = 0; t < kTypes.size(); ++t) {
-      events_[s][t] = &events.Add({{"source", std::string(to_string(kSources[s]))},
-                                   {"type", std::string(to_string(kTypes[t]))}});
+  for (const EventSourceInfo& source : kEventSources) {
+    for (const EventTypeInfo& type : kEventTypes) {
+      events_[static_cast<size_t>(source.source)][static_cast<size_t>(type.type)] =
+          &events.Add({{"source", std::string(source.name)}, {"type", std::string(type.name)}});
     }
   }
   auto& runs = BuildCounter()

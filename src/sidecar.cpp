@@ -37,6 +37,14 @@ EngineConfig engine_config(const Config& config) {
   return engine;
 }
 
+EventLimits event_limits(const Config& config, int64_t now_ms) {
+  EventLimits limits;
+  limits.now_ms = now_ms;
+  limits.max_delay_ms = config.timer_max_delay_ms;
+  limits.clock_slack_ms = config.timer_precision_ms;
+  return limits;
+}
+
 Sidecar::Sidecar(const Config& config, const Clock& clock)
     : config_(config),
       clock_(clock),
@@ -53,11 +61,7 @@ HttpReply Sidecar::reject(std::string_view reason, int status, std::string_view 
 }
 
 HttpReply Sidecar::ingest(std::string_view body, EventSource source) {
-  EventLimits limits;
-  limits.now_ms = clock_.now_ms();
-  limits.max_delay_ms = config_.timer_max_delay_ms;
-  limits.clock_slack_ms = config_.timer_precision_ms;
-  ParseResult parsed = parse_events(body, limits);
+  ParseResult parsed = parse_events(body, event_limits(config_, clock_.now_ms()));
   if (auto* error = std::get_if<EventError>(&parsed)) {
     return reject(error->reason, 400, error->message);
   }

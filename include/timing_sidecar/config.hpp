@@ -9,6 +9,7 @@
 #include <string_view>
 #include <variant>
 
+#include "timing_sidecar/defaults.hpp"
 #include "timing_sidecar/log.hpp"
 
 namespace timing_sidecar {
@@ -31,9 +32,9 @@ struct Config {
   int web_threads = 128;
   std::string cluster;
   std::string node_id;
-  int64_t timer_precision_ms = 1000;
-  int64_t timer_max_delay_ms = 3LL * 24 * 3600 * 1000;
-  int64_t overdue_grace_ms = 10'000;
+  int64_t timer_precision_ms = kDefaultTimerPrecisionMs;
+  int64_t timer_max_delay_ms = kDefaultTimerMaxDelayMs;
+  int64_t overdue_grace_ms = kDefaultOverdueGraceMs;
   bool snapshot_per_topic = true;
   int64_t reconcile_interval_ms = 30'000;
   double reconcile_max_drop_ratio = 0.5;
@@ -50,9 +51,6 @@ struct Config {
   int64_t max_topics = 1'000'000;
   std::string topics_include;  // RE2, fully anchored; empty: every topic
   std::string topics_exclude;  // RE2, fully anchored; empty: none
-  // A timing message fires at most --timer.max-delay after it was scheduled, and RocketMQ's
-  // timer wheel may run behind by up to this margin: no late event comes after both.
-  static constexpr int64_t kTombstoneRetentionMarginMs = 24LL * 3600 * 1000;
   int64_t tombstone_retention_ms = timer_max_delay_ms + kTombstoneRetentionMarginMs;
   int64_t max_tombstones = 1'000'000;
   LogLevel log_level = LogLevel::kInfo;

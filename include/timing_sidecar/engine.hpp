@@ -25,9 +25,6 @@
 
 namespace timing_sidecar {
 
-enum class EventSource { kWebhook, kFeed, kDemo, kFile };
-std::string_view to_string(EventSource source);
-
 // What the engine reports to its self metrics; the engine itself knows no Prometheus types.
 class EngineObserver {
  public:

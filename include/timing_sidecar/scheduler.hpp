@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "timing_sidecar/defaults.hpp"
+
 namespace timing_sidecar {
 
 // RocketMQ's timer_bound_s bounds. A pending message whose time to delivery d (seconds) satisfies
@@ -60,9 +62,9 @@ struct TopicMessages {
 };
 
 struct SchedulerConfig {
-  int64_t precision_ms = 1000;  // wheel tick
-  int64_t max_delay_ms = 3LL * 24 * 3600 * 1000;
-  int64_t overdue_grace_ms = 10'000;
+  int64_t precision_ms = kDefaultTimerPrecisionMs;  // wheel tick
+  int64_t max_delay_ms = kDefaultTimerMaxDelayMs;
+  int64_t overdue_grace_ms = kDefaultOverdueGraceMs;
 };
 
 class Scheduler {

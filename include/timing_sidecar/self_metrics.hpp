@@ -54,7 +54,7 @@ class SelfMetrics final : public EngineObserver {
   std::shared_ptr<prometheus::Registry> registry_;
   ProcessMetrics process_metrics_;
   // Pre-created so that every series exists from the start (rate() needs its zero).
-  std::array<std::array<prometheus::Counter*, 5>, 4> events_{};
+  std::array<std::array<prometheus::Counter*, kEventTypes.size()>, kEventSources.size()> events_{};
   prometheus::Family<prometheus::Counter>& ignored_family_;
   prometheus::Family<prometheus::Counter>& rejected_family_;
   prometheus::Family<prometheus::Counter>& removed_family_;

@@ -112,5 +112,7 @@ class Sidecar {
 };
 
 EngineConfig engine_config(const Config& config);
+// The limits every source parses events under at `now_ms`: the one place they come from Config.
+EventLimits event_limits(const Config& config, int64_t now_ms);
 
 }  // namespace timing_sidecar

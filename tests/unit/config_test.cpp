@@ -6,6 +6,8 @@
 #include <fstream>
 #include <vector>
 
+#include "timing_sidecar/sidecar.hpp"
+
 using namespace timing_sidecar;
 
 namespace {
@@ -140,4 +142,28 @@ TEST_CASE("config: the remoting source's flags", "[config][remoting]") {
              Catch::Contains("go together"));
   CHECK_THAT(parse_error({"--broker.access-key", "ak", "--broker.secret-key-file", "f"}),
              Catch::Contains("give that too"));
+}
+
+TEST_CASE("config: the model's own defaults are the flags' defaults", "[config]") {
+  const Config config = parse_ok({});
+  CHECK(config.tombstone_retention_ms == 4LL * 86'400'000);
+  const SchedulerConfig scheduler;
+  CHECK(scheduler.max_delay_ms == config.timer_max_delay_ms);
+  CHECK(scheduler.precision_ms == config.timer_precision_ms);
+  CHECK(scheduler.overdue_grace_ms == config.overdue_grace_ms);
+  const EventLimits limits;
+  CHECK(limits.max_delay_ms == config.timer_max_delay_ms);
+  CHECK(limits.clock_slack_ms == config.timer_precision_ms);
+}
+
+TEST_CASE("config: event limits and the engine's scheduler follow the flags", "[config]") {
+  const Config config = parse_ok({"--timer.max-delay", "1h", "--timer.precision", "5s"});
+  const EventLimits limits = event_limits(config, 1'800'000'000'000);
+  CHECK(limits.now_ms == 1'800'000'000'000);
+  CHECK(limits.max_delay_ms == 3'600'000);
+  CHECK(limits.clock_slack_ms == 5'000);
+  const EngineConfig engine = engine_config(config);
+  CHECK(engine.scheduler.max_delay_ms == 3'600'000);
+  CHECK(engine.scheduler.precision_ms == 5'000);
+  CHECK(config.tombstone_retention_ms == 3'600'000 + kTombstoneRetentionMarginMs);
 }

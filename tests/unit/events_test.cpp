@@ -153,6 +153,43 @@ TEST_CASE("events: to_string(EventType) round-trips through the parser") {
   CHECK(to_string(EventType::kTopicCreated) == "topic.created");
 }
 
+TEST_CASE("events: every type of the list parses by its wire name, with the fields of its scope") {
+  for (const EventTypeInfo& entry : kEventTypes) {
+    CAPTURE(entry.name);
+    CHECK(to_string(entry.type) == entry.name);
+    const std::string head = R"({"type":")" + std::string(entry.name) + R"(","topic":"T")";
+    const std::string deliver_at = R"(,"deliverAtMs":)" + std::to_string(kNowMs);
+    const auto events = parse_valid(head + R"(,"id":"m1")" + deliver_at + "}");
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].type == entry.type);
+    CHECK(is_message_event(entry.type) == (entry.scope == EventScope::kMessage));
+    if (entry.scope == EventScope::kMessage) {
+      CHECK(events[0].id == "m1");
+      CHECK(parse_invalid(head + deliver_at + "}").message == "events[0].id: missing");
+    } else {
+      CHECK(events[0].id.empty());
+      CHECK(parse_valid(head + "}").size() == 1);
+    }
+  }
+  CHECK(kEventTypes.size() == 5);
+  CHECK_FALSE(is_message_event(EventType::kTopicDeleted));
+  CHECK(is_message_event(EventType::kTimerCancelled));
+}
+
+TEST_CASE("events: the source list names each source by its value") {
+  CHECK(kEventSources.size() == 4);
+  for (size_t i = 0; i < kEventSources.size(); ++i) {
+    CHECK(static_cast<size_t>(kEventSources[i].source) == i);
+    CHECK(to_string(kEventSources[i].source) == kEventSources[i].name);
+  }
+  CHECK(to_string(EventSource::kWebhook) == "webhook");
+  CHECK(to_string(EventSource::kFeed) == "feed");
+  CHECK(to_string(EventSource::kDemo) == "demo");
+  CHECK(to_string(EventSource::kFile) == "file");
+  CHECK(to_string(static_cast<EventSource>(kEventSources.size())) == "unknown");
+  CHECK(to_string(static_cast<EventType>(kEventTypes.size())) == "unknown");
+}
+
 TEST_CASE("events: malformed JSON names the byte offset") {
   SECTION("syntax error") {
     const auto error = parse_invalid(R"({"type":"topic.created","topic": })");

@@ -130,6 +130,36 @@ TEST_CASE("journal: a payload that is not one whole input is refused", "[journal
   CHECK_FALSE(decode_input(RecordType::kEvents, bad_source));
 }
 
+TEST_CASE("journal: every event type and source of the lists is stored, and no other",
+          "[journal]") {
+  for (const EventSourceInfo& source : kEventSources) {
+    for (const EventTypeInfo& type : kEventTypes) {
+      CAPTURE(source.name, type.name);
+      const std::vector<Event> events = {event(type.type, "T", "m")};
+      std::string payload;
+      encode_events(source.source, 1, std::nullopt, events, payload);
+      const auto input = decode_input(RecordType::kEvents, payload);
+      REQUIRE(input);
+      CHECK(std::get<EventsInput>(*input).source == source.source);
+      CHECK(same_events(std::get<EventsInput>(*input).events, events));
+    }
+  }
+  // The payload starts: source u8 | applied_at_ms i64 | has_feed_position u8 | count u32 | type u8.
+  std::string payload;
+  encode_events(EventSource::kWebhook, 1, std::nullopt, {event(EventType::kTopicCreated, "T")},
+                payload);
+  constexpr size_t kTypeOffset = 1 + 8 + 1 + 4;
+  std::string last_type = payload;
+  last_type[kTypeOffset] = static_cast<char>(kEventTypes.size() - 1);
+  CHECK(decode_input(RecordType::kEvents, last_type));
+  std::string past_type = payload;
+  past_type[kTypeOffset] = static_cast<char>(kEventTypes.size());
+  CHECK_FALSE(decode_input(RecordType::kEvents, past_type));
+  std::string past_source = payload;
+  past_source[0] = static_cast<char>(kEventSources.size());
+  CHECK_FALSE(decode_input(RecordType::kEvents, past_source));
+}
+
 TEST_CASE("journal: records come back in order with their offsets", "[journal]") {
   TempDir dir("journal-test");
   std::vector<uint64_t> offsets;
