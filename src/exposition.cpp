@@ -130,7 +130,7 @@ size_t TopicFamiliesWriter::series_per_topic(bool snapshot_per_topic) {
 }
 
 void TopicFamiliesWriter::add(const SeriesStore& store) {
-  store.for_each([&](TopicKey slot, const TopicSeries& series) {
+  store.for_each([&](SeriesSlot slot, const TopicSeries& series) {
     topics_.push_back({store.name(slot), series});
   });
 }

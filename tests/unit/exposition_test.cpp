@@ -34,7 +34,7 @@ TEST_CASE("exposition: every family has one HELP and one TYPE line, even with no
 TEST_CASE("exposition: per-topic series carry escaped constant labels and the values",
           "[exposition]") {
   SeriesStore store;
-  const TopicKey slot = store.find_or_add("orders");
+  const SeriesSlot slot = store.find_or_add("orders");
   store.at(slot).enqueued = 7;
   store.at(slot).dequeued = 3;
   store.on_added(slot, range_phase(2));
@@ -64,7 +64,7 @@ TEST_CASE("exposition: the snapshot collapses to one broker-wide family when ask
           "[exposition]") {
   SeriesStore store;
   for (const char* topic : {"a", "b"}) {
-    const TopicKey slot = store.find_or_add(topic);
+    const SeriesSlot slot = store.find_or_add(topic);
     store.on_added(slot, range_phase(0));
     store.on_added(slot, range_phase(4));
   }
