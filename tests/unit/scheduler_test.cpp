@@ -27,7 +27,7 @@ int phase_index(Phase phase) {
 }
 
 struct Move {
-  SeriesSlot topic;
+  SeriesSlot slot;
   Phase from;
   Phase to;
   int64_t at_ms;
@@ -42,18 +42,18 @@ class RecordingListener : public PhaseListener {
   std::vector<std::pair<SeriesSlot, Phase>> removed;
   std::map<SeriesSlot, std::array<int64_t, kPhaseCount>> counts;
 
-  void on_added(SeriesSlot topic, Phase phase) override {
-    added.emplace_back(topic, phase);
-    ++counts[topic][phase_index(phase)];
+  void on_added(SeriesSlot slot, Phase phase) override {
+    added.emplace_back(slot, phase);
+    ++counts[slot][phase_index(phase)];
   }
-  void on_moved(SeriesSlot topic, Phase from, Phase to) override {
-    moves.push_back({topic, from, to, now_ms});
-    --counts[topic][phase_index(from)];
-    ++counts[topic][phase_index(to)];
+  void on_moved(SeriesSlot slot, Phase from, Phase to) override {
+    moves.push_back({slot, from, to, now_ms});
+    --counts[slot][phase_index(from)];
+    ++counts[slot][phase_index(to)];
   }
-  void on_removed(SeriesSlot topic, Phase phase) override {
-    removed.emplace_back(topic, phase);
-    --counts[topic][phase_index(phase)];
+  void on_removed(SeriesSlot slot, Phase phase) override {
+    removed.emplace_back(slot, phase);
+    --counts[slot][phase_index(phase)];
   }
   size_t calls() const { return moves.size() + added.size() + removed.size(); }
 };
@@ -110,7 +110,7 @@ TEST_CASE("scheduler: a message two days out moves through every range on time",
   for (size_t i = 0; i < expected.size(); ++i) {
     INFO("move " << i);
     const Move& move = listener.moves[i];
-    CHECK(move.topic == SeriesSlot(7));
+    CHECK(move.slot == SeriesSlot(7));
     CHECK(move.from == previous);
     CHECK(move.to == expected[i].first);
     CHECK(move.at_ms >= expected[i].second);
@@ -236,10 +236,10 @@ TEST_CASE("scheduler: remove_topic forgets a topic whole and its records are reu
   listener.moves.clear();
   CHECK(advance_to(scheduler, listener, kStartMs + 3600 * kSecondMs) == 1000 + 10);
   CHECK(std::count_if(listener.moves.begin(), listener.moves.end(), [](const Move& move) {
-          return move.topic == SeriesSlot(1) && move.to == Phase::kOverdue;
+          return move.slot == SeriesSlot(1) && move.to == Phase::kOverdue;
         }) == 1000);
   CHECK(std::count_if(listener.moves.begin(), listener.moves.end(), [](const Move& move) {
-          return move.topic == SeriesSlot(2) && move.to == Phase::kDue;
+          return move.slot == SeriesSlot(2) && move.to == Phase::kDue;
         }) == 10);
 }
 
