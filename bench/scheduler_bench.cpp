@@ -33,13 +33,13 @@ namespace {
 constexpr int64_t kStartMs = 1'700'000'000'000;  // on a tick boundary
 constexpr int64_t kDayMs = 86'400'000;
 constexpr int64_t kSpreadMs = 3 * kDayMs;
-constexpr TopicKey kTopics = 64;
+constexpr uint32_t kTopics = 64;
 constexpr size_t kIdLength = 32;
 
 struct Workload {
   std::vector<char> id_chars;  // kIdLength per message, back to back
   std::vector<int64_t> deliver_at;
-  std::vector<TopicKey> topics;
+  std::vector<SeriesSlot> topics;
   std::vector<uint32_t> cancel_order;  // a random permutation
 
   size_t size() const { return deliver_at.size(); }
@@ -55,7 +55,7 @@ Workload make_workload(size_t count) {
   workload.topics.resize(count);
   for (size_t i = 0; i < count; ++i) {
     workload.deliver_at[i] = kStartMs + 1 + static_cast<int64_t>(random() % kSpreadMs);
-    workload.topics[i] = static_cast<TopicKey>(random() % kTopics);
+    workload.topics[i] = SeriesSlot(static_cast<uint32_t>(random() % kTopics));
   }
   workload.cancel_order.resize(count);
   for (size_t i = 0; i < count; ++i) workload.cancel_order[i] = static_cast<uint32_t>(i);
@@ -66,12 +66,12 @@ Workload make_workload(size_t count) {
 // What the sidecar does with phase changes: per-topic per-phase counters.
 class CountingListener final : public PhaseListener {
  public:
-  void on_added(TopicKey topic, Phase phase) override { ++counts_[topic][index(phase)]; }
-  void on_moved(TopicKey topic, Phase from, Phase to) override {
-    --counts_[topic][index(from)];
-    ++counts_[topic][index(to)];
+  void on_added(SeriesSlot slot, Phase phase) override { ++counts_[slot.value][index(phase)]; }
+  void on_moved(SeriesSlot slot, Phase from, Phase to) override {
+    --counts_[slot.value][index(from)];
+    ++counts_[slot.value][index(to)];
   }
-  void on_removed(TopicKey topic, Phase phase) override { --counts_[topic][index(phase)]; }
+  void on_removed(SeriesSlot slot, Phase phase) override { --counts_[slot.value][index(phase)]; }
 
  private:
   static int index(Phase phase) { return static_cast<int>(phase); }
@@ -85,7 +85,7 @@ class PriorityQueueScheduler {
  public:
   explicit PriorityQueueScheduler(const SchedulerConfig& config) : config_(config) {}
 
-  bool enqueue(TopicKey topic, std::string_view id, int64_t deliver_at_ms, int64_t now_ms,
+  bool enqueue(SeriesSlot topic, std::string_view id, int64_t deliver_at_ms, int64_t now_ms,
                PhaseListener& listener) {
     const auto [entry, inserted] =
         index_.try_emplace(key_of(topic, id), static_cast<uint32_t>(messages_.size()));
@@ -105,7 +105,7 @@ class PriorityQueueScheduler {
     return true;
   }
 
-  std::optional<int64_t> remove(TopicKey topic, std::string_view id, PhaseListener& listener) {
+  std::optional<int64_t> remove(SeriesSlot topic, std::string_view id, PhaseListener& listener) {
     const auto entry = index_.find(key_of(topic, id));
     if (entry == index_.end()) return std::nullopt;
     Message& message = messages_[entry->second];
@@ -135,7 +135,7 @@ class PriorityQueueScheduler {
  private:
   struct Message {
     int64_t deliver_at_ms;
-    TopicKey topic;
+    SeriesSlot topic;
     Phase phase;
     uint32_t generation = 0;
   };
@@ -146,7 +146,7 @@ class PriorityQueueScheduler {
     bool operator>(const HeapEntry& other) const { return deadline_ms > other.deadline_ms; }
   };
 
-  static std::string key_of(TopicKey topic, std::string_view id) {
+  static std::string key_of(SeriesSlot topic, std::string_view id) {
     std::string key(reinterpret_cast<const char*>(&topic), sizeof(topic));
     key.append(id);
     return key;

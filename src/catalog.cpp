@@ -24,7 +24,7 @@ size_t TopicNames::slot_for(std::string_view name, uint32_t hash) const {
   const size_t mask = slots_.size() - 1;
   for (size_t slot = home_slot(hash);; slot = (slot + 1) & mask) {
     const Slot& candidate = slots_[slot];
-    if (candidate.id == kAbsent || (candidate.hash == hash && names_[candidate.id] == name)) {
+    if (candidate.id == kAbsent || (candidate.hash == hash && names_[candidate.id.value] == name)) {
       return slot;
     }
   }
@@ -44,19 +44,19 @@ TopicId TopicNames::intern(std::string_view name, uint32_t hash) {
   }
   TopicId id;
   if (free_ids_.empty()) {
-    id = static_cast<TopicId>(names_.size());
+    id = TopicId(static_cast<uint32_t>(names_.size()));
     names_.push_back(store(name));
   } else {
     id = free_ids_.back();
     free_ids_.pop_back();
-    names_[id] = store(name);
+    names_[id.value] = store(name);
   }
   slots_[slot] = {hash, id};
   return id;
 }
 
 void TopicNames::release(TopicId id) {
-  const std::string_view name = names_[id];
+  const std::string_view name = names_[id.value];
   const size_t mask = slots_.size() - 1;
   size_t hole = slot_for(name, hash_of(name));
   // Backward-shift deletion: later names of the probe run move up into the hole, so that every
@@ -73,7 +73,7 @@ void TopicNames::release(TopicId id) {
   }
   slots_[hole] = Slot{};
   released_bytes_ += name.size();
-  names_[id] = {};
+  names_[id.value] = {};
   free_ids_.push_back(id);
 }
 
@@ -150,14 +150,14 @@ bool Catalog::expired(const Entry& entry, int64_t now_ms) const {
 }
 
 bool Catalog::is_current(const DeletionRecord& record) const {
-  const Entry& entry = entries_[record.topic];
+  const Entry& entry = entries_[record.topic.value];
   return (entry.flags_ & Entry::kKnown) != 0 && !entry.live() &&
          entry.deleted_ms_ == record.deleted_ms;
 }
 
 void Catalog::forget_if_expired(TopicId topic, int64_t now_ms) {
   // Forgotten, as the sweep would have let it be: the topic starts afresh.
-  if (topic < entries_.size() && expired(entries_[topic], now_ms)) {
+  if (topic.value < entries_.size() && expired(entries_[topic.value], now_ms)) {
     forget(topic);
     ++forgotten_.expired;
   }
@@ -171,7 +171,7 @@ void Catalog::sort_deletions() {
 }
 
 void Catalog::forget(TopicId topic) {
-  entries_[topic] = Entry{};
+  entries_[topic.value] = Entry{};
   --known_;
 }
 
@@ -208,8 +208,8 @@ void Catalog::restore(std::string_view topic, const SavedEntry& saved) {
 }
 
 Catalog::Entry& Catalog::entry_for(TopicId topic, bool* created) {
-  if (topic >= entries_.size()) entries_.resize(topic + 1);
-  Entry& entry = entries_[topic];
+  if (topic.value >= entries_.size()) entries_.resize(size_t{topic.value} + 1);
+  Entry& entry = entries_[topic.value];
   *created = (entry.flags_ & Entry::kKnown) == 0;
   if (*created) {
     entry.set(Entry::kKnown, true);
@@ -252,7 +252,7 @@ void Catalog::end_life(Entry& entry, std::optional<int64_t> revision, int64_t no
   }
   if (entry.live()) --live_;
   entry.set(Entry::kLive, false);
-  deletions_.push_back({now_ms, static_cast<TopicId>(&entry - entries_.data())});
+  deletions_.push_back({now_ms, TopicId(static_cast<uint32_t>(&entry - entries_.data()))});
   // Records of topics revived or deleted again wait for their turn; when they outnumber the
   // tombstones, the stale ones are dropped at once, so records stay bounded by tombstones.
   if (deletions_.size() > 2 * tombstone_count() + 1024) {
@@ -305,7 +305,7 @@ bool Catalog::condemn(std::string_view topic, const ListStamp& stamp, int64_t no
 
 bool Catalog::condemn(TopicId topic, const ListStamp& stamp, int64_t now_ms) {
   if (!is_live(topic)) return false;
-  end_life(entries_[topic], stamp.revision, now_ms);
+  end_life(entries_[topic.value], stamp.revision, now_ms);
   return true;
 }
 
@@ -364,8 +364,10 @@ bool Catalog::is_live(std::string_view topic) const {
 
 const Catalog::Entry* Catalog::find(std::string_view topic) const {
   const TopicId id = names_->find(topic);
-  if (id >= entries_.size() || (entries_[id].flags_ & Entry::kKnown) == 0) return nullptr;
-  return &entries_[id];
+  if (id.value >= entries_.size() || (entries_[id.value].flags_ & Entry::kKnown) == 0) {
+    return nullptr;
+  }
+  return &entries_[id.value];
 }
 
 }  // namespace timing_sidecar

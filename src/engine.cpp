@@ -122,7 +122,7 @@ bool Engine::apply_one(Shard& shard, const Event& event, uint32_t topic_hash, Ev
     if (auto slot = shard.store.find(topic)) removed_series += drop_topic(shard, *slot);
     return true;
   }
-  const TopicKey slot = add_series(shard, topic);
+  const SeriesSlot slot = add_series(shard, topic);
   TopicSeries& series = shard.store.at(slot);
   if (event.type != EventType::kTopicCreated) series.has_message_events = true;
   switch (event.type) {
@@ -153,9 +153,9 @@ bool Engine::apply_one(Shard& shard, const Event& event, uint32_t topic_hash, Ev
   return true;
 }
 
-TopicKey Engine::add_series(Shard& shard, TopicId topic) {
+SeriesSlot Engine::add_series(Shard& shard, TopicId topic) {
   const size_t topics_before = shard.store.size();
-  const TopicKey slot = shard.store.find_or_add(topic);
+  const SeriesSlot slot = shard.store.find_or_add(topic);
   if (shard.store.size() != topics_before) topic_count_.fetch_add(1, std::memory_order_relaxed);
   return slot;
 }
@@ -240,7 +240,7 @@ std::vector<std::string> Engine::adopt_broker_counts(const std::vector<ListedTop
     // The broker's count of a topic that is not live is exactly RocketMQ's stale-series bug.
     const TopicId id = shard.names->find(topic.name);
     if (!shard.catalog.is_live(id)) continue;
-    const TopicKey slot = add_series(shard, id);
+    const SeriesSlot slot = add_series(shard, id);
     TopicSeries& series = shard.store.at(slot);
     if (mode == CountMode::kMirror && series.has_message_events) continue;
     if (mode == CountMode::kAdoptAfterGap) {
@@ -257,7 +257,7 @@ std::vector<std::string> Engine::adopt_broker_counts(const std::vector<ListedTop
   return incomplete;
 }
 
-size_t Engine::drop_topic(Shard& shard, TopicKey slot) {
+size_t Engine::drop_topic(Shard& shard, SeriesSlot slot) {
   shard.scheduler.remove_topic(slot);
   shard.store.remove(slot);
   topic_count_.fetch_sub(1, std::memory_order_relaxed);

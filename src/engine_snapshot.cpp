@@ -166,10 +166,10 @@ void Engine::export_shard(size_t index, uint64_t position, RecordWriter& out) co
   std::vector<uint32_t> number_of_slot;
   uint32_t series = 0;
   BlockWriter series_blocks(out, RecordType::kSeries);
-  shard.store.for_each([&](TopicKey slot, const TopicSeries& values) {
-    if (slot >= number_of_slot.size()) number_of_slot.resize(slot + 1, kNotWritten);
+  shard.store.for_each([&](SeriesSlot slot, const TopicSeries& values) {
+    if (slot.value >= number_of_slot.size()) number_of_slot.resize(slot.value + 1, kNotWritten);
     if (!shard.catalog.is_live(shard.store.topic_of(slot))) return;
-    number_of_slot[slot] = series++;
+    number_of_slot[slot.value] = series++;
     PayloadWriter& item = series_blocks.item();
     item.text(shard.store.name(slot));
     item.u64(values.enqueued);
@@ -182,10 +182,10 @@ void Engine::export_shard(size_t index, uint64_t position, RecordWriter& out) co
   uint64_t pending = 0;
   BlockWriter pending_blocks(out, RecordType::kPendingMessages);
   char message[sizeof(uint32_t) + 2 + kMaxMessageIdLength + sizeof(int64_t)];
-  shard.scheduler.for_each_pending([&](TopicKey slot, std::string_view id, int64_t deliver_at) {
-    if (slot >= number_of_slot.size() || number_of_slot[slot] == kNotWritten) return;
+  shard.scheduler.for_each_pending([&](SeriesSlot slot, std::string_view id, int64_t deliver_at) {
+    if (slot.value >= number_of_slot.size() || number_of_slot[slot.value] == kNotWritten) return;
     pending_blocks.item().raw(
-        {message, encode_message(number_of_slot[slot], id, deliver_at, message)});
+        {message, encode_message(number_of_slot[slot.value], id, deliver_at, message)});
     ++pending;
   });
   pending_blocks.flush();
@@ -212,7 +212,7 @@ void Engine::import_state(
 
   struct SeriesPlace {
     Shard* shard;
-    TopicKey slot;
+    SeriesSlot slot;
   };
   std::vector<SeriesPlace> series_places;  // of the shard being read, by number
   uint64_t position = 0;
@@ -257,12 +257,13 @@ void Engine::import_state(
           const bool has_message_events = reader.u8() == 1;
           if (!reader.ok()) break;
           if (!tracks(name)) {
-            series_places.push_back({nullptr, 0});  // its pending messages are dropped too
+            // Its pending messages are dropped too.
+            series_places.push_back({nullptr, SeriesSlot()});
             continue;
           }
           Shard& shard = shard_for(name);
           std::lock_guard lock(shard.mutex);
-          const TopicKey slot = add_series(shard, shard.names->intern(name));
+          const SeriesSlot slot = add_series(shard, shard.names->intern(name));
           TopicSeries& series = shard.store.at(slot);
           series.enqueued = enqueued;
           series.dequeued = dequeued;

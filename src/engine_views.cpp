@@ -12,7 +12,7 @@ std::vector<TopicSummary> Engine::topics() const {
   std::vector<TopicSummary> summaries;
   for (const auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
-    shard->store.for_each([&](TopicKey slot, const TopicSeries& series) {
+    shard->store.for_each([&](SeriesSlot slot, const TopicSeries& series) {
       summaries.push_back({std::string(shard->store.name(slot)), series.exposed_pending(),
                            series.due, series.overdue, series.enqueued, series.dequeued});
     });
@@ -34,7 +34,7 @@ TopicDetail Engine::topic_detail(std::string_view name, size_t limit) const {
     if (!entry->deleted_revision_is_bound()) detail.deleted_revision = entry->deleted_revision();
     return detail;
   }
-  const std::optional<TopicKey> slot = shard.store.find(shard.names->find(name));
+  const std::optional<SeriesSlot> slot = shard.store.find(shard.names->find(name));
   if (!slot) return detail;
   const TopicSeries& series = shard.store.at(*slot);
   detail.status = TopicDetail::Status::kLive;
@@ -53,7 +53,7 @@ EngineStats Engine::stats() const {
     stats.names += shard->names->size();
     stats.timers += shard->scheduler.timers();
     stats.pending += shard->scheduler.pending();
-    shard->store.for_each([&](TopicKey, const TopicSeries& series) {
+    shard->store.for_each([&](SeriesSlot, const TopicSeries& series) {
       if (series.unseen != 0) ++stats.incomplete;
     });
   }

@@ -13,32 +13,13 @@ namespace timing_sidecar {
 
 namespace {
 
-struct FamilyInfo {
-  std::string_view name;
-  std::string_view type;
-  std::string_view help;
-};
-
-constexpr std::array<FamilyInfo, 5> kFamilies = {{
-    {"rocketmq_timing_messages", "gauge",
-     "Timing messages pending delivery (enqueued, not yet dequeued or cancelled)."},
-    {"rocketmq_timer_enqueue_total", "counter", "Timing messages enqueued into the broker timer."},
-    {"rocketmq_timer_dequeue_total", "counter",
-     "Timing messages dequeued (delivered) by the broker timer."},
-    {"rocketmq_timing_messages_overdue", "gauge",
-     "Pending timing messages whose delivery time passed more than the overdue grace ago."},
-    {"rocketmq_timer_message_snapshot", "gauge",
-     "Pending timing messages by time to delivery: per range, not cumulative; due messages are "
-     "not counted."},
-}};
-
 // What follows the topic's name up to the value.
 constexpr std::string_view kTopicLineEnd = "\"} ";
 constexpr std::array<std::string_view, kSnapshotRanges> kRangeLineEnds = {
     "\",timer_bound_s=\"5\"} ",     "\",timer_bound_s=\"60\"} ",    "\",timer_bound_s=\"300\"} ",
     "\",timer_bound_s=\"900\"} ",   "\",timer_bound_s=\"3600\"} ",  "\",timer_bound_s=\"14400\"} ",
     "\",timer_bound_s=\"28800\"} ", "\",timer_bound_s=\"86400\"} ", "\",timer_bound_s=\"+Inf\"} "};
-// The broker-wide snapshot's lines, after the constant labels.
+// The lines of a family summed over the topics, after the constant labels.
 constexpr std::array<std::string_view, kSnapshotRanges> kBrokerWideRangeLabels = {
     "timer_bound_s=\"5\"} ",     "timer_bound_s=\"60\"} ",    "timer_bound_s=\"300\"} ",
     "timer_bound_s=\"900\"} ",   "timer_bound_s=\"3600\"} ",  "timer_bound_s=\"14400\"} ",
@@ -130,91 +111,96 @@ TopicFamiliesWriter::TopicFamiliesWriter(const ConstantLabels& labels, bool snap
   if (!labels.node_id.empty()) {
     constant_labels += "node_id=\"" + escape_label_value(labels.node_id) + "\",";
   }
-  for (int family = 0; family < kFamilyCount; ++family) {
-    line_starts_[family] = std::string(kFamilies[family].name) + "{" + constant_labels + "topic=\"";
+  for (size_t family = 0; family < kFamilyCount; ++family) {
+    broker_wide_starts_[family] = std::string(kTopicFamilies[family].name) + "{" + constant_labels;
+    line_starts_[family] = broker_wide_starts_[family] + "topic=\"";
   }
-  broker_wide_snapshot_start_ = std::string(kFamilies[kSnapshot].name) + "{" + constant_labels;
 }
 
 size_t TopicFamiliesWriter::series_per_topic(bool snapshot_per_topic) {
-  return kFamilyCount - 1 + (snapshot_per_topic ? kSnapshotRanges : 0);
+  size_t series = 0;
+  for (const TopicFamily& family : kTopicFamilies) {
+    if (family.labels == TopicLabels::kTopic) {
+      series += 1;
+    } else if (snapshot_per_topic) {
+      series += kSnapshotRanges;
+    }
+  }
+  return series;
 }
 
 void TopicFamiliesWriter::add(const SeriesStore& store) {
-  store.for_each([&](TopicKey slot, const TopicSeries& series) {
-    topics_.push_back({store.name(slot), series.enqueued, series.dequeued, series.exposed_pending(),
-                       series.overdue, series.ranges});
-    if (!snapshot_per_topic_) {
-      for (int range = 0; range < kSnapshotRanges; ++range) {
-        broker_wide_ranges_[range] += series.ranges[range];
-      }
-    }
+  store.for_each([&](SeriesSlot slot, const TopicSeries& series) {
+    topics_.push_back({store.name(slot), series});
   });
 }
 
 size_t TopicFamiliesWriter::size_bound() const {
-  size_t bound = 0;
-  for (const FamilyInfo& family : kFamilies) {
-    bound +=
-        2 * (sizeof "# HELP  \n" + family.name.size()) + family.type.size() + family.help.size();
-  }
   size_t name_bytes = 0;
   for (const TopicValues& topic : topics_) name_bytes += topic.name.size();
-  bound += name_bytes * series_per_topic(snapshot_per_topic_);
-  for (int family = kPending; family <= kOverdue; ++family) {
-    bound += topics_.size() * (line_starts_[family].size() + kTopicLineEnd.size() + kMaxValueBytes);
-  }
-  for (int range = 0; range < kSnapshotRanges; ++range) {
-    bound += snapshot_per_topic_ ? topics_.size() * (line_starts_[kSnapshot].size() +
-                                                     kRangeLineEnds[range].size() + kMaxValueBytes)
-                                 : broker_wide_snapshot_start_.size() +
-                                       kBrokerWideRangeLabels[range].size() + kMaxValueBytes;
+  size_t bound = name_bytes * series_per_topic(snapshot_per_topic_);
+  for (size_t index = 0; index < kFamilyCount; ++index) {
+    const TopicFamily& family = kTopicFamilies[index];
+    bound +=
+        2 * (sizeof "# HELP  \n" + family.name.size()) + family.type.size() + family.help.size();
+    const size_t line_start = line_starts_[index].size();
+    if (family.labels == TopicLabels::kTopic) {
+      bound += topics_.size() * (line_start + kTopicLineEnd.size() + kMaxValueBytes);
+      continue;
+    }
+    for (int range = 0; range < kSnapshotRanges; ++range) {
+      bound += snapshot_per_topic_
+                   ? topics_.size() * (line_start + kRangeLineEnds[range].size() + kMaxValueBytes)
+                   : broker_wide_starts_[index].size() + kBrokerWideRangeLabels[range].size() +
+                         kMaxValueBytes;
+    }
   }
   return bound;
 }
 
-void TopicFamiliesWriter::finish(std::string& out) {
-  out.reserve(out.size() + size_bound() + kRoomForCaller);
-  const auto write_family = [&](Family family, auto&& value_of) {
-    append_family_header(out, kFamilies[family].name, kFamilies[family].type,
-                         kFamilies[family].help);
-    TextBuffer text(out);
+// One instance per family, so that its value is read without an indirect call per series.
+template <size_t kFamily>
+void TopicFamiliesWriter::write_family(std::string& out) const {
+  constexpr TopicFamily family = kTopicFamilies[kFamily];
+  append_family_header(out, family.name, family.type, family.help);
+  TextBuffer text(out);
+  const std::string& line_start = line_starts_[kFamily];
+  if constexpr (family.labels == TopicLabels::kTopic) {
     for (const TopicValues& topic : topics_) {
-      text.append(line_starts_[family]);
+      text.append(line_start);
       text.append(topic.name);
       text.append(kTopicLineEnd);
-      text.append_value_and_line_feed(value_of(topic));
+      text.append_value_and_line_feed(family.value(topic.series, 0));
     }
-    text.flush();
-  };
-  write_family(kPending, [](const TopicValues& topic) { return topic.pending; });
-  write_family(kEnqueued, [](const TopicValues& topic) { return topic.enqueued; });
-  write_family(kDequeued, [](const TopicValues& topic) { return topic.dequeued; });
-  write_family(kOverdue, [](const TopicValues& topic) { return topic.overdue; });
-
-  append_family_header(out, kFamilies[kSnapshot].name, kFamilies[kSnapshot].type,
-                       kFamilies[kSnapshot].help);
-  TextBuffer text(out);
-  if (snapshot_per_topic_) {
+  } else if (snapshot_per_topic_) {
     for (const TopicValues& topic : topics_) {
       for (int range = 0; range < kSnapshotRanges; ++range) {
-        text.append(line_starts_[kSnapshot]);
+        text.append(line_start);
         text.append(topic.name);
         text.append(kRangeLineEnds[range]);
-        text.append_value_and_line_feed(topic.ranges[range]);
+        text.append_value_and_line_feed(family.value(topic.series, range));
       }
     }
   } else {
+    std::array<uint64_t, kSnapshotRanges> sums{};
+    for (const TopicValues& topic : topics_) {
+      for (int range = 0; range < kSnapshotRanges; ++range) {
+        sums[range] += family.value(topic.series, range);
+      }
+    }
     for (int range = 0; range < kSnapshotRanges; ++range) {
-      text.append(broker_wide_snapshot_start_);
+      text.append(broker_wide_starts_[kFamily]);
       text.append(kBrokerWideRangeLabels[range]);
-      text.append_value_and_line_feed(broker_wide_ranges_[range]);
+      text.append_value_and_line_feed(sums[range]);
     }
   }
   text.flush();
+}
 
+void TopicFamiliesWriter::finish(std::string& out) {
+  out.reserve(out.size() + size_bound() + kRoomForCaller);
+  write_families(out, std::make_index_sequence<kFamilyCount>());
   topics_.clear();
-  broker_wide_ranges_.fill(0);
 }
 
 void append_gzipped(std::string_view text, std::string& out) {

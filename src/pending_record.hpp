@@ -34,7 +34,7 @@ struct Record {
   WheelHook timer;  // also links free records
   uint32_t topic_prev;
   uint32_t topic_next;
-  TopicKey topic;
+  uint32_t topic;  // the SeriesSlot's value
   Phase phase;
   uint8_t id_form;
 };
@@ -79,16 +79,16 @@ inline uint64_t hash_block(const uint8_t* block, uint64_t state) {
   return mix(words[0] ^ kHashSeed0, words[1] ^ state);
 }
 
-inline uint64_t finish_hash(uint64_t state, TopicKey topic, uint8_t form) {
+inline uint64_t finish_hash(uint64_t state, uint32_t topic, uint8_t form) {
   return mix(state ^ (uint64_t{topic} << 8 | form), kHashSeed1);
 }
 
 // Ids held inline: hashed as their 16 stored bytes.
-inline uint64_t hash_inline_id(TopicKey topic, uint8_t form, const HexIdBytes& bytes) {
+inline uint64_t hash_inline_id(uint32_t topic, uint8_t form, const HexIdBytes& bytes) {
   return finish_hash(hash_block(bytes.data(), kHashSeed2), topic, form);
 }
 
-inline uint64_t hash_out_of_line_id(TopicKey topic, std::string_view text) {
+inline uint64_t hash_out_of_line_id(uint32_t topic, std::string_view text) {
   uint64_t state = kHashSeed2 ^ text.size();
   std::array<uint8_t, 16> block;
   for (size_t offset = 0; offset < text.size(); offset += block.size()) {

@@ -73,7 +73,7 @@ struct Scheduler::Impl {
     wheel.insert(index, tick_at_or_after(next_change_ms(record)));
   }
 
-  uint64_t hash_of(TopicKey topic, const EncodedId& id) const {
+  uint64_t hash_of(uint32_t topic, const EncodedId& id) const {
     return id.form == kOutOfLine ? hash_out_of_line_id(topic, id.text)
                                  : hash_inline_id(topic, id.form, id.bytes);
   }
@@ -83,7 +83,7 @@ struct Scheduler::Impl {
                                         : hash_inline_id(record.topic, record.id_form, record.id);
   }
 
-  IdIndex::Entry find(uint64_t hash, TopicKey topic, const EncodedId& id) const {
+  IdIndex::Entry find(uint64_t hash, uint32_t topic, const EncodedId& id) const {
     return index.find(hash, [&](uint32_t candidate) {
       const Record& record = records[candidate];
       if (record.topic != topic || record.id_form != id.form) return false;
@@ -174,7 +174,7 @@ struct Scheduler::Impl {
   RecordSlab records;
   IdIndex index;
   TimingWheel<RecordSlab> wheel{records};
-  std::vector<uint32_t> topic_heads;  // by TopicKey; first record of each topic's list
+  std::vector<uint32_t> topic_heads;  // by SeriesSlot; first record of each topic's list
   std::vector<std::unique_ptr<char[]>> long_ids;
   std::vector<uint32_t> free_long_ids;
   size_t long_id_bytes = 0;
@@ -188,9 +188,10 @@ Scheduler::Scheduler(const SchedulerConfig& config, int64_t now_ms) {
 
 Scheduler::~Scheduler() = default;
 
-Scheduler::EnqueueOutcome Scheduler::enqueue(TopicKey topic, std::string_view id,
+Scheduler::EnqueueOutcome Scheduler::enqueue(SeriesSlot slot, std::string_view id,
                                              int64_t deliver_at_ms, int64_t now_ms,
                                              PhaseListener& listener) {
+  const uint32_t topic = slot.value;
   if (id.empty() || id.size() > kMaxIdLength) {
     throw std::invalid_argument("message id must be 1 to 128 bytes");
   }
@@ -216,12 +217,13 @@ Scheduler::EnqueueOutcome Scheduler::enqueue(TopicKey topic, std::string_view id
   impl.index.insert(hash, position);
   impl.link_topic(position);
   impl.arm(position);
-  listener.on_added(topic, record.phase);
+  listener.on_added(slot, record.phase);
   return EnqueueOutcome::kAdded;
 }
 
-std::optional<int64_t> Scheduler::remove(TopicKey topic, std::string_view id,
+std::optional<int64_t> Scheduler::remove(SeriesSlot slot, std::string_view id,
                                          PhaseListener& listener) {
+  const uint32_t topic = slot.value;
   if (id.empty() || id.size() > kMaxIdLength) return std::nullopt;
   Impl& impl = *impl_;
   const EncodedId encoded = encode_id(id);
@@ -237,11 +239,12 @@ std::optional<int64_t> Scheduler::remove(TopicKey topic, std::string_view id,
   impl.index.erase(entry);
   impl.unlink_topic(position);
   impl.release(position);
-  listener.on_removed(topic, phase);
+  listener.on_removed(slot, phase);
   return deliver_at_ms;
 }
 
-size_t Scheduler::remove_topic(TopicKey topic) {
+size_t Scheduler::remove_topic(SeriesSlot slot) {
+  const uint32_t topic = slot.value;
   Impl& impl = *impl_;
   if (topic >= impl.topic_heads.size()) return 0;
   size_t removed = 0;
@@ -259,7 +262,8 @@ size_t Scheduler::remove_topic(TopicKey topic) {
   return removed;
 }
 
-size_t Scheduler::remove_due_by(TopicKey topic, int64_t deliver_by_ms, PhaseListener& listener) {
+size_t Scheduler::remove_due_by(SeriesSlot slot, int64_t deliver_by_ms, PhaseListener& listener) {
+  const uint32_t topic = slot.value;
   Impl& impl = *impl_;
   if (topic >= impl.topic_heads.size()) return 0;
   size_t removed = 0;
@@ -273,7 +277,7 @@ size_t Scheduler::remove_due_by(TopicKey topic, int64_t deliver_by_ms, PhaseList
           impl.index.find(impl.hash_of(record), [&](uint32_t held) { return held == position; }));
       impl.unlink_topic(position);
       impl.release(position);
-      listener.on_removed(topic, phase);
+      listener.on_removed(slot, phase);
       ++removed;
     }
     position = next;
@@ -298,7 +302,7 @@ size_t Scheduler::advance(int64_t now_ms, PhaseListener& listener) {
         record.phase = impl.phase_at(record.deliver_at_ms, now_ms);
         // The timer fired at or after its deadline, so the phase did change.
         assert(record.phase != from);
-        listener.on_moved(record.topic, from, record.phase);
+        listener.on_moved(SeriesSlot(record.topic), from, record.phase);
         impl.arm(position);
       });
 }
@@ -332,16 +336,17 @@ size_t Scheduler::memory_bytes() const {
 }
 
 void Scheduler::for_each_pending(
-    const std::function<void(TopicKey, std::string_view, int64_t)>& visit) const {
+    const std::function<void(SeriesSlot, std::string_view, int64_t)>& visit) const {
   const Impl& impl = *impl_;
   impl.records.for_each_live([&](uint32_t, const Record& record) {
     char hex[kHexIdLength];
     const std::string_view long_id = record.id_form == kOutOfLine ? impl.long_id(record) : "";
-    visit(record.topic, id_text(record, long_id, hex), record.deliver_at_ms);
+    visit(SeriesSlot(record.topic), id_text(record, long_id, hex), record.deliver_at_ms);
   });
 }
 
-TopicMessages Scheduler::topic_messages(TopicKey topic, size_t limit) const {
+TopicMessages Scheduler::topic_messages(SeriesSlot slot, size_t limit) const {
+  const uint32_t topic = slot.value;
   const Impl& impl = *impl_;
   TopicMessages messages;
   if (topic >= impl.topic_heads.size() || limit == 0) return messages;

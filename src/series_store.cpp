@@ -4,41 +4,41 @@ namespace timing_sidecar {
 
 SeriesStore::SeriesStore(std::shared_ptr<TopicNames> names) : names_(std::move(names)) {}
 
-TopicKey SeriesStore::find_or_add(std::string_view topic) {
+SeriesSlot SeriesStore::find_or_add(std::string_view topic) {
   return find_or_add(names_->intern(topic));
 }
 
-std::optional<TopicKey> SeriesStore::find(std::string_view topic) const {
+std::optional<SeriesSlot> SeriesStore::find(std::string_view topic) const {
   return find(names_->find(topic));
 }
 
-TopicKey SeriesStore::find_or_add(TopicId id) {
-  if (id >= topic_slots_.size()) topic_slots_.resize(id + 1, kNoSlot);
-  if (topic_slots_[id] != kNoSlot) return topic_slots_[id];
-  TopicKey slot;
+SeriesSlot SeriesStore::find_or_add(TopicId id) {
+  if (id.value >= topic_slots_.size()) topic_slots_.resize(size_t{id.value} + 1, kNoSlot);
+  if (topic_slots_[id.value] != kNoSlot) return topic_slots_[id.value];
+  SeriesSlot slot;
   if (free_slots_.empty()) {
-    slot = static_cast<TopicKey>(slots_.size());
+    slot = SeriesSlot(static_cast<uint32_t>(slots_.size()));
     slots_.emplace_back();
     slot_topics_.push_back(id);
   } else {
     slot = free_slots_.back();
     free_slots_.pop_back();
-    slot_topics_[slot] = id;
+    slot_topics_[slot.value] = id;
   }
-  topic_slots_[id] = slot;
+  topic_slots_[id.value] = slot;
   ++size_;
   return slot;
 }
 
-std::optional<TopicKey> SeriesStore::find(TopicId id) const {
-  if (id >= topic_slots_.size() || topic_slots_[id] == kNoSlot) return std::nullopt;
-  return topic_slots_[id];
+std::optional<SeriesSlot> SeriesStore::find(TopicId id) const {
+  if (id.value >= topic_slots_.size() || topic_slots_[id.value] == kNoSlot) return std::nullopt;
+  return topic_slots_[id.value];
 }
 
-void SeriesStore::remove(TopicKey slot) {
-  topic_slots_[slot_topics_[slot]] = kNoSlot;
-  slot_topics_[slot] = TopicNames::kAbsent;
-  slots_[slot] = TopicSeries{};
+void SeriesStore::remove(SeriesSlot slot) {
+  topic_slots_[topic_of(slot).value] = kNoSlot;
+  slot_topics_[slot.value] = TopicNames::kAbsent;
+  slots_[slot.value] = TopicSeries{};
   free_slots_.push_back(slot);
   --size_;
 }
@@ -49,20 +49,20 @@ uint32_t& SeriesStore::count_of(TopicSeries& series, Phase phase) {
   return series.ranges[static_cast<size_t>(phase)];
 }
 
-void SeriesStore::on_added(TopicKey topic, Phase phase) {
-  TopicSeries& series = slots_[topic];
+void SeriesStore::on_added(SeriesSlot slot, Phase phase) {
+  TopicSeries& series = at(slot);
   ++series.pending;
   ++count_of(series, phase);
 }
 
-void SeriesStore::on_moved(TopicKey topic, Phase from, Phase to) {
-  TopicSeries& series = slots_[topic];
+void SeriesStore::on_moved(SeriesSlot slot, Phase from, Phase to) {
+  TopicSeries& series = at(slot);
   --count_of(series, from);
   ++count_of(series, to);
 }
 
-void SeriesStore::on_removed(TopicKey topic, Phase phase) {
-  TopicSeries& series = slots_[topic];
+void SeriesStore::on_removed(SeriesSlot slot, Phase phase) {
+  TopicSeries& series = at(slot);
   --series.pending;
   --count_of(series, phase);
 }

@@ -14,11 +14,12 @@
 #include <vector>
 
 #include "timing_sidecar/events.hpp"
+#include "timing_sidecar/strong_index.hpp"
 
 namespace timing_sidecar {
 
-// A topic name's number within its TopicNames.
-using TopicId = uint32_t;
+// A topic name's number within its TopicNames (not its series slot: series_store.hpp).
+using TopicId = StrongIndex<struct TopicIdTag>;
 
 // The names of the topics a shard tracks, live or tombstoned, stored once for its catalog and its
 // series store. A forgotten tombstone's name is released: its id is reused by the next new name
@@ -27,7 +28,7 @@ using TopicId = uint32_t;
 // shard, so the owner compacts only while no scrape renders). Not thread-safe.
 class TopicNames {
  public:
-  static constexpr TopicId kAbsent = 0xFFFF'FFFF;
+  static constexpr TopicId kAbsent{0xFFFF'FFFF};
 
   TopicNames();
   TopicNames(const TopicNames&) = delete;
@@ -45,7 +46,7 @@ class TopicNames {
   TopicId intern(std::string_view name, uint32_t hash);
   void prefetch(uint32_t hash) const { __builtin_prefetch(&slots_[home_slot(hash)]); }
 
-  std::string_view name(TopicId id) const { return names_[id]; }
+  std::string_view name(TopicId id) const { return names_[id.value]; }
   // Names held, released ones left out.
   size_t size() const { return names_.size() - free_ids_.size(); }
 
@@ -190,10 +191,10 @@ class Catalog {
   // a list must never drop a topic created after it.
   template <typename Visit>
   void for_each_unlisted(uint32_t epoch, const ListStamp& stamp, Visit&& visit) const {
-    for (TopicId id = 0; id < entries_.size(); ++id) {
+    for (uint32_t id = 0; id < entries_.size(); ++id) {
       const Entry& entry = entries_[id];
       if (entry.live() && entry.list_epoch_ != epoch && seen_before(entry, stamp)) {
-        visit(std::string(names_->name(id)));
+        visit(std::string(names_->name(TopicId(id))));
       }
     }
   }
@@ -226,7 +227,9 @@ class Catalog {
   ForgottenTombstones forget_tombstones(int64_t now_ms, Release&& release);
 
   bool is_live(std::string_view topic) const;
-  bool is_live(TopicId topic) const { return topic < entries_.size() && entries_[topic].live(); }
+  bool is_live(TopicId topic) const {
+    return topic.value < entries_.size() && entries_[topic.value].live();
+  }
   const Entry* find(std::string_view topic) const;
 
   size_t live_count() const { return live_; }
@@ -234,8 +237,9 @@ class Catalog {
 
   template <typename Visit>
   void for_each(Visit&& visit) const {
-    for (TopicId id = 0; id < entries_.size(); ++id) {
-      if ((entries_[id].flags_ & Entry::kKnown) != 0) visit(names_->name(id), entries_[id]);
+    for (uint32_t id = 0; id < entries_.size(); ++id) {
+      if ((entries_[id].flags_ & Entry::kKnown) != 0)
+        visit(names_->name(TopicId(id)), entries_[id]);
     }
   }
 
@@ -277,7 +281,7 @@ ForgottenTombstones Catalog::forget_tombstones(int64_t now_ms, Release&& release
   while (!deletions_.empty()) {
     const DeletionRecord record = deletions_.front();
     if (is_current(record)) {
-      if (!expired(entries_[record.topic], now_ms)) break;
+      if (!expired(entries_[record.topic.value], now_ms)) break;
       forget(record.topic);
       ++forgotten_.expired;
       release(record.topic);
@@ -288,7 +292,7 @@ ForgottenTombstones Catalog::forget_tombstones(int64_t now_ms, Release&& release
   evicted_.erase(std::unique(evicted_.begin(), evicted_.end()), evicted_.end());
   for (TopicId topic : evicted_) {
     // Unless an event or a list has named the topic since.
-    if ((entries_[topic].flags_ & Entry::kKnown) == 0) release(topic);
+    if ((entries_[topic.value].flags_ & Entry::kKnown) == 0) release(topic);
   }
   evicted_.clear();
   return std::exchange(forgotten_, {});

@@ -175,9 +175,9 @@ class Engine {
   // Adds the series a deletion removed to `removed_series`, reported once per batch.
   bool apply_one(Shard& shard, const Event& event, uint32_t topic_hash, EventSource source,
                  int64_t now_ms, size_t& removed_series);
-  TopicKey add_series(Shard& shard, TopicId topic);
+  SeriesSlot add_series(Shard& shard, TopicId topic);
   // Returns the series removed.
-  size_t drop_topic(Shard& shard, TopicKey slot);
+  size_t drop_topic(Shard& shard, SeriesSlot slot);
   // Drops the series of the shard's condemned topics; returns the topics dropped.
   size_t drop_condemned(Shard& shard, size_t& removed_series);
 

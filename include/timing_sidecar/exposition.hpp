@@ -8,10 +8,12 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "timing_sidecar/scheduler.hpp"
 #include "timing_sidecar/series_store.hpp"
+#include "timing_sidecar/topic_families.hpp"
 
 namespace timing_sidecar {
 
@@ -56,26 +58,27 @@ class TopicFamiliesWriter {
   static size_t series_per_topic(bool snapshot_per_topic);
 
  private:
-  enum Family { kPending, kEnqueued, kDequeued, kOverdue, kSnapshot, kFamilyCount };
-
   // What a scrape exposes of one topic.
   struct TopicValues {
     std::string_view name;
-    uint64_t enqueued;
-    uint64_t dequeued;
-    uint32_t pending;
-    uint32_t overdue;
-    std::array<uint32_t, kSnapshotRanges> ranges;
+    TopicSeries series;
   };
+  static constexpr size_t kFamilyCount = kTopicFamilies.size();
 
   size_t size_bound() const;
+  template <size_t kFamily>
+  void write_family(std::string& out) const;
+  template <size_t... kFamily>
+  void write_families(std::string& out, std::index_sequence<kFamily...>) const {
+    (write_family<kFamily>(out), ...);
+  }
 
   bool snapshot_per_topic_;
-  // Everything of a sample line before the topic's name, e.g. `name{cluster="c",topic="`.
+  // By family, everything of a sample line before the topic's name: `name{cluster="c",topic="`.
   std::array<std::string, kFamilyCount> line_starts_;
-  std::string broker_wide_snapshot_start_;  // `rocketmq_timer_message_snapshot{cluster="c",`
+  // By family, the start of a line summed over the topics: `name{cluster="c",`.
+  std::array<std::string, kFamilyCount> broker_wide_starts_;
   std::vector<TopicValues> topics_;
-  std::array<uint64_t, kSnapshotRanges> broker_wide_ranges_{};
 };
 
 }  // namespace timing_sidecar

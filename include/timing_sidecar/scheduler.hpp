@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "timing_sidecar/defaults.hpp"
+#include "timing_sidecar/strong_index.hpp"
 
 namespace timing_sidecar {
 
@@ -34,18 +35,19 @@ inline constexpr bool is_range(Phase p) {
   return static_cast<int>(p) < kSnapshotRanges;
 }
 
-// A small integer the caller assigns to each topic of the shard (its series slot).
-using TopicKey = uint32_t;
+// The series slot the caller gives each topic of the shard (series_store.hpp): the scheduler
+// keys a topic's messages by it. Not the topic's id in its TopicNames (catalog.hpp).
+using SeriesSlot = StrongIndex<struct SeriesSlotTag>;
 
 class PhaseListener {
  public:
   virtual ~PhaseListener() = default;
   // A message entered its first phase (enqueue).
-  virtual void on_added(TopicKey topic, Phase phase) = 0;
+  virtual void on_added(SeriesSlot slot, Phase phase) = 0;
   // A message moved from one phase to another as time passed.
-  virtual void on_moved(TopicKey topic, Phase from, Phase to) = 0;
+  virtual void on_moved(SeriesSlot slot, Phase from, Phase to) = 0;
   // A message left (dequeued or cancelled) while in `phase`.
-  virtual void on_removed(TopicKey topic, Phase phase) = 0;
+  virtual void on_removed(SeriesSlot slot, Phase phase) = 0;
 };
 
 // One pending message of a topic, as the drill-down shows it.
@@ -77,21 +79,21 @@ class Scheduler {
   enum class EnqueueOutcome { kAdded, kDuplicate };
   // A duplicate (same topic and id already pending) changes nothing. A delivery time already
   // past is due at once. Calls listener.on_added for a new message.
-  EnqueueOutcome enqueue(TopicKey topic, std::string_view id, int64_t deliver_at_ms, int64_t now_ms,
-                         PhaseListener& listener);
+  EnqueueOutcome enqueue(SeriesSlot slot, std::string_view id, int64_t deliver_at_ms,
+                         int64_t now_ms, PhaseListener& listener);
 
   // Dequeue or cancel: returns the message's delivery time, or nullopt when no such message is
   // pending. Calls listener.on_removed.
-  std::optional<int64_t> remove(TopicKey topic, std::string_view id, PhaseListener& listener);
+  std::optional<int64_t> remove(SeriesSlot slot, std::string_view id, PhaseListener& listener);
 
   // Forgets every pending message of a topic, in time proportional to their number, and gives
   // their memory back for reuse. No listener calls: the caller drops the topic's series whole.
-  size_t remove_topic(TopicKey topic);
+  size_t remove_topic(SeriesSlot slot);
 
   // Forgets the topic's messages due by `deliver_by_ms` (delivery time at or before it), with
   // listener.on_removed for each, and returns how many: for a topic whose deliveries were missed
   // (Engine::adopt_broker_counts after a gap), in time proportional to its messages.
-  size_t remove_due_by(TopicKey topic, int64_t deliver_by_ms, PhaseListener& listener);
+  size_t remove_due_by(SeriesSlot slot, int64_t deliver_by_ms, PhaseListener& listener);
 
   // Fires every timer due at now_ms: each message crosses into its current phase (possibly
   // skipping ranges when the call comes late). Returns the number of timers fired.
@@ -103,7 +105,7 @@ class Scheduler {
   // The `limit` earliest messages of each kind of one topic. Walks that topic's own list only,
   // keeping the best `limit` in a bounded heap: O(n log limit) for its n messages, with nothing
   // added to enqueue or remove, which run millions of times for each time this is asked.
-  TopicMessages topic_messages(TopicKey topic, size_t limit) const;
+  TopicMessages topic_messages(SeriesSlot slot, size_t limit) const;
 
   size_t pending() const;       // messages held
   size_t timers() const;        // timers armed (overdue messages hold none)
@@ -111,7 +113,7 @@ class Scheduler {
 
   // Every pending message with its id as it was enqueued, in no particular order: for saving the
   // state (durability.hpp).
-  void for_each_pending(const std::function<void(TopicKey topic, std::string_view id,
+  void for_each_pending(const std::function<void(SeriesSlot slot, std::string_view id,
                                                  int64_t deliver_at_ms)>& visit) const;
 
  private:

@@ -42,41 +42,41 @@ class SeriesStore final : public PhaseListener {
   explicit SeriesStore(std::shared_ptr<TopicNames> names = std::make_shared<TopicNames>());
 
   // The topic's slot, created with zero values when absent.
-  TopicKey find_or_add(std::string_view topic);
-  std::optional<TopicKey> find(std::string_view topic) const;
+  SeriesSlot find_or_add(std::string_view topic);
+  std::optional<SeriesSlot> find(std::string_view topic) const;
   // The same, for a caller that has the topic's id in the names it shares with the store.
-  TopicKey find_or_add(TopicId topic);
-  std::optional<TopicKey> find(TopicId topic) const;
-  void remove(TopicKey slot);
+  SeriesSlot find_or_add(TopicId topic);
+  std::optional<SeriesSlot> find(TopicId topic) const;
+  void remove(SeriesSlot slot);
 
-  TopicSeries& at(TopicKey slot) { return slots_[slot]; }
-  const TopicSeries& at(TopicKey slot) const { return slots_[slot]; }
-  TopicId topic_of(TopicKey slot) const { return slot_topics_[slot]; }
+  TopicSeries& at(SeriesSlot slot) { return slots_[slot.value]; }
+  const TopicSeries& at(SeriesSlot slot) const { return slots_[slot.value]; }
+  TopicId topic_of(SeriesSlot slot) const { return slot_topics_[slot.value]; }
   // Stays valid as long as the names do, even after the slot is removed.
-  std::string_view name(TopicKey slot) const { return names_->name(slot_topics_[slot]); }
+  std::string_view name(SeriesSlot slot) const { return names_->name(topic_of(slot)); }
   size_t size() const { return size_; }
 
   template <typename Visit>
   void for_each(Visit&& visit) const {
-    for (TopicKey slot = 0; slot < slots_.size(); ++slot) {
-      if (slot_topics_[slot] != TopicNames::kAbsent) visit(slot, slots_[slot]);
+    for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
+      if (slot_topics_[slot] != TopicNames::kAbsent) visit(SeriesSlot(slot), slots_[slot]);
     }
   }
 
-  void on_added(TopicKey topic, Phase phase) override;
-  void on_moved(TopicKey topic, Phase from, Phase to) override;
-  void on_removed(TopicKey topic, Phase phase) override;
+  void on_added(SeriesSlot slot, Phase phase) override;
+  void on_moved(SeriesSlot slot, Phase from, Phase to) override;
+  void on_removed(SeriesSlot slot, Phase phase) override;
 
  private:
-  static constexpr TopicKey kNoSlot = 0xFFFF'FFFF;
+  static constexpr SeriesSlot kNoSlot{0xFFFF'FFFF};
 
   uint32_t& count_of(TopicSeries& series, Phase phase);
 
   std::shared_ptr<TopicNames> names_;
   std::vector<TopicSeries> slots_;
-  std::vector<TopicId> slot_topics_;   // by slot; TopicNames::kAbsent marks a free slot
-  std::vector<TopicKey> topic_slots_;  // by TopicId; kNoSlot when the topic has no series
-  std::vector<TopicKey> free_slots_;
+  std::vector<TopicId> slot_topics_;     // by slot; TopicNames::kAbsent marks a free slot
+  std::vector<SeriesSlot> topic_slots_;  // by TopicId; kNoSlot when the topic has no series
+  std::vector<SeriesSlot> free_slots_;
   size_t size_ = 0;
 };
 

@@ -34,7 +34,7 @@ TEST_CASE("exposition: every family has one HELP and one TYPE line, even with no
 TEST_CASE("exposition: per-topic series carry escaped constant labels and the values",
           "[exposition]") {
   SeriesStore store;
-  const TopicKey slot = store.find_or_add("orders");
+  const SeriesSlot slot = store.find_or_add("orders");
   store.at(slot).enqueued = 7;
   store.at(slot).dequeued = 3;
   store.on_added(slot, range_phase(2));
@@ -64,7 +64,7 @@ TEST_CASE("exposition: the snapshot collapses to one broker-wide family when ask
           "[exposition]") {
   SeriesStore store;
   for (const char* topic : {"a", "b"}) {
-    const TopicKey slot = store.find_or_add(topic);
+    const SeriesSlot slot = store.find_or_add(topic);
     store.on_added(slot, range_phase(0));
     store.on_added(slot, range_phase(4));
   }
@@ -77,4 +77,97 @@ TEST_CASE("exposition: the snapshot collapses to one broker-wide family when ask
   CHECK(parsed.value(R"(rocketmq_timer_message_snapshot{cluster="c1",timer_bound_s="5"})") == 2);
   CHECK(parsed.value(R"(rocketmq_timer_message_snapshot{cluster="c1",timer_bound_s="3600"})") == 2);
   CHECK(parsed.value(R"(rocketmq_timing_messages{cluster="c1",topic="a"})") == 2);
+}
+
+// The exact bytes: family order, HELP and TYPE text, label order, values. Scrapers and the rules
+// in deploy/ see exactly this.
+TEST_CASE("exposition: the text is byte for byte the one scrapers know", "[exposition]") {
+  const auto render = [](bool snapshot_per_topic) {
+    SeriesStore store;
+    const auto a = store.find_or_add("a");
+    store.at(a).enqueued = 12;
+    store.at(a).dequeued = 10;
+    store.on_added(a, range_phase(0));
+    store.on_added(a, range_phase(8));
+    store.on_added(a, Phase::kOverdue);
+    const auto b = store.find_or_add("b");
+    store.at(b).enqueued = 1;
+    store.at(b).unseen = -1;
+    store.on_added(b, range_phase(0));
+    store.on_added(b, range_phase(0));
+    TopicFamiliesWriter writer({"c1", "n\"1"}, snapshot_per_topic);
+    writer.add(store);
+    std::string text;
+    writer.finish(text);
+    return text;
+  };
+  CHECK(
+      render(true) ==
+      R"text(# HELP rocketmq_timing_messages Timing messages pending delivery (enqueued, not yet dequeued or cancelled).
+# TYPE rocketmq_timing_messages gauge
+rocketmq_timing_messages{cluster="c1",node_id="n\"1",topic="a"} 3
+rocketmq_timing_messages{cluster="c1",node_id="n\"1",topic="b"} 1
+# HELP rocketmq_timer_enqueue_total Timing messages enqueued into the broker timer.
+# TYPE rocketmq_timer_enqueue_total counter
+rocketmq_timer_enqueue_total{cluster="c1",node_id="n\"1",topic="a"} 12
+rocketmq_timer_enqueue_total{cluster="c1",node_id="n\"1",topic="b"} 1
+# HELP rocketmq_timer_dequeue_total Timing messages dequeued (delivered) by the broker timer.
+# TYPE rocketmq_timer_dequeue_total counter
+rocketmq_timer_dequeue_total{cluster="c1",node_id="n\"1",topic="a"} 10
+rocketmq_timer_dequeue_total{cluster="c1",node_id="n\"1",topic="b"} 0
+# HELP rocketmq_timing_messages_overdue Pending timing messages whose delivery time passed more than the overdue grace ago.
+# TYPE rocketmq_timing_messages_overdue gauge
+rocketmq_timing_messages_overdue{cluster="c1",node_id="n\"1",topic="a"} 1
+rocketmq_timing_messages_overdue{cluster="c1",node_id="n\"1",topic="b"} 0
+# HELP rocketmq_timer_message_snapshot Pending timing messages by time to delivery: per range, not cumulative; due messages are not counted.
+# TYPE rocketmq_timer_message_snapshot gauge
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",topic="a",timer_bound_s="5"} 1
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",topic="a",timer_bound_s="60"} 0
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",topic="a",timer_bound_s="300"} 0
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",topic="a",timer_bound_s="900"} 0
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",topic="a",timer_bound_s="3600"} 0
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",topic="a",timer_bound_s="14400"} 0
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",topic="a",timer_bound_s="28800"} 0
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",topic="a",timer_bound_s="86400"} 0
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",topic="a",timer_bound_s="+Inf"} 1
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",topic="b",timer_bound_s="5"} 2
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",topic="b",timer_bound_s="60"} 0
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",topic="b",timer_bound_s="300"} 0
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",topic="b",timer_bound_s="900"} 0
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",topic="b",timer_bound_s="3600"} 0
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",topic="b",timer_bound_s="14400"} 0
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",topic="b",timer_bound_s="28800"} 0
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",topic="b",timer_bound_s="86400"} 0
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",topic="b",timer_bound_s="+Inf"} 0
+)text");
+  CHECK(
+      render(false) ==
+      R"text(# HELP rocketmq_timing_messages Timing messages pending delivery (enqueued, not yet dequeued or cancelled).
+# TYPE rocketmq_timing_messages gauge
+rocketmq_timing_messages{cluster="c1",node_id="n\"1",topic="a"} 3
+rocketmq_timing_messages{cluster="c1",node_id="n\"1",topic="b"} 1
+# HELP rocketmq_timer_enqueue_total Timing messages enqueued into the broker timer.
+# TYPE rocketmq_timer_enqueue_total counter
+rocketmq_timer_enqueue_total{cluster="c1",node_id="n\"1",topic="a"} 12
+rocketmq_timer_enqueue_total{cluster="c1",node_id="n\"1",topic="b"} 1
+# HELP rocketmq_timer_dequeue_total Timing messages dequeued (delivered) by the broker timer.
+# TYPE rocketmq_timer_dequeue_total counter
+rocketmq_timer_dequeue_total{cluster="c1",node_id="n\"1",topic="a"} 10
+rocketmq_timer_dequeue_total{cluster="c1",node_id="n\"1",topic="b"} 0
+# HELP rocketmq_timing_messages_overdue Pending timing messages whose delivery time passed more than the overdue grace ago.
+# TYPE rocketmq_timing_messages_overdue gauge
+rocketmq_timing_messages_overdue{cluster="c1",node_id="n\"1",topic="a"} 1
+rocketmq_timing_messages_overdue{cluster="c1",node_id="n\"1",topic="b"} 0
+# HELP rocketmq_timer_message_snapshot Pending timing messages by time to delivery: per range, not cumulative; due messages are not counted.
+# TYPE rocketmq_timer_message_snapshot gauge
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",timer_bound_s="5"} 3
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",timer_bound_s="60"} 0
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",timer_bound_s="300"} 0
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",timer_bound_s="900"} 0
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",timer_bound_s="3600"} 0
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",timer_bound_s="14400"} 0
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",timer_bound_s="28800"} 0
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",timer_bound_s="86400"} 0
+rocketmq_timer_message_snapshot{cluster="c1",node_id="n\"1",timer_bound_s="+Inf"} 1
+)text");
 }

@@ -27,7 +27,7 @@ int phase_index(Phase phase) {
 }
 
 struct Move {
-  TopicKey topic;
+  SeriesSlot slot;
   Phase from;
   Phase to;
   int64_t at_ms;
@@ -38,22 +38,22 @@ class RecordingListener : public PhaseListener {
  public:
   int64_t now_ms = 0;  // stamped on each move; tests set it before advance()
   std::vector<Move> moves;
-  std::vector<std::pair<TopicKey, Phase>> added;
-  std::vector<std::pair<TopicKey, Phase>> removed;
-  std::map<TopicKey, std::array<int64_t, kPhaseCount>> counts;
+  std::vector<std::pair<SeriesSlot, Phase>> added;
+  std::vector<std::pair<SeriesSlot, Phase>> removed;
+  std::map<SeriesSlot, std::array<int64_t, kPhaseCount>> counts;
 
-  void on_added(TopicKey topic, Phase phase) override {
-    added.emplace_back(topic, phase);
-    ++counts[topic][phase_index(phase)];
+  void on_added(SeriesSlot slot, Phase phase) override {
+    added.emplace_back(slot, phase);
+    ++counts[slot][phase_index(phase)];
   }
-  void on_moved(TopicKey topic, Phase from, Phase to) override {
-    moves.push_back({topic, from, to, now_ms});
-    --counts[topic][phase_index(from)];
-    ++counts[topic][phase_index(to)];
+  void on_moved(SeriesSlot slot, Phase from, Phase to) override {
+    moves.push_back({slot, from, to, now_ms});
+    --counts[slot][phase_index(from)];
+    ++counts[slot][phase_index(to)];
   }
-  void on_removed(TopicKey topic, Phase phase) override {
-    removed.emplace_back(topic, phase);
-    --counts[topic][phase_index(phase)];
+  void on_removed(SeriesSlot slot, Phase phase) override {
+    removed.emplace_back(slot, phase);
+    --counts[slot][phase_index(phase)];
   }
   size_t calls() const { return moves.size() + added.size() + removed.size(); }
 };
@@ -86,9 +86,10 @@ TEST_CASE("scheduler: a message two days out moves through every range on time",
   RecordingListener listener;
   // Off the tick grid, so every boundary needs rounding up to the next tick.
   const int64_t deliver_at = kStartMs + 2 * kDayMs + 300;
-  REQUIRE(scheduler.enqueue(7, hex_id(1), deliver_at, kStartMs, listener) ==
+  REQUIRE(scheduler.enqueue(SeriesSlot(7), hex_id(1), deliver_at, kStartMs, listener) ==
           Scheduler::EnqueueOutcome::kAdded);
-  REQUIRE(listener.added == std::vector<std::pair<TopicKey, Phase>>{{7, range_phase(8)}});
+  REQUIRE(listener.added ==
+          std::vector<std::pair<SeriesSlot, Phase>>{{SeriesSlot(7), range_phase(8)}});
 
   size_t fired = 0;
   for (int64_t now = kStartMs; now <= deliver_at + config.overdue_grace_ms + 5 * kSecondMs;
@@ -109,7 +110,7 @@ TEST_CASE("scheduler: a message two days out moves through every range on time",
   for (size_t i = 0; i < expected.size(); ++i) {
     INFO("move " << i);
     const Move& move = listener.moves[i];
-    CHECK(move.topic == 7);
+    CHECK(move.slot == SeriesSlot(7));
     CHECK(move.from == previous);
     CHECK(move.to == expected[i].first);
     CHECK(move.at_ms >= expected[i].second);
@@ -125,7 +126,7 @@ TEST_CASE("scheduler: a late advance moves a message straight to its current pha
   Scheduler scheduler(SchedulerConfig{}, kStartMs);
   RecordingListener listener;
   const int64_t deliver_at = kStartMs + 2 * kDayMs;
-  scheduler.enqueue(1, hex_id(2), deliver_at, kStartMs, listener);
+  scheduler.enqueue(SeriesSlot(1), hex_id(2), deliver_at, kStartMs, listener);
 
   CHECK(advance_to(scheduler, listener, deliver_at - 100 * kSecondMs) == 1);
   REQUIRE(listener.moves.size() == 1);
@@ -143,7 +144,7 @@ TEST_CASE("scheduler: a due message turns overdue only after the grace", "[sched
   Scheduler scheduler(config, kStartMs);
   RecordingListener listener;
   const int64_t deliver_at = kStartMs + 3 * kSecondMs;
-  scheduler.enqueue(1, "order-1", deliver_at, kStartMs, listener);
+  scheduler.enqueue(SeriesSlot(1), "order-1", deliver_at, kStartMs, listener);
   CHECK(listener.added.back().second == range_phase(0));
 
   advance_to(scheduler, listener, deliver_at);
@@ -164,35 +165,38 @@ TEST_CASE("scheduler: a due message turns overdue only after the grace", "[sched
   CHECK_FALSE(scheduler.next_wakeup_ms().has_value());
   CHECK(advance_to(scheduler, listener, deliver_at + 30 * kDayMs) == 0);
 
-  CHECK(scheduler.remove(1, "order-1", listener) == deliver_at);
-  CHECK(listener.removed == std::vector<std::pair<TopicKey, Phase>>{{1, Phase::kOverdue}});
+  CHECK(scheduler.remove(SeriesSlot(1), "order-1", listener) == deliver_at);
+  CHECK(listener.removed ==
+        std::vector<std::pair<SeriesSlot, Phase>>{{SeriesSlot(1), Phase::kOverdue}});
 }
 
 TEST_CASE("scheduler: remove cancels the timer and reports the phase it left", "[scheduler]") {
   Scheduler scheduler(SchedulerConfig{}, kStartMs);
   RecordingListener listener;
-  scheduler.enqueue(1, hex_id(10), kStartMs + 10 * kSecondMs, kStartMs, listener);
-  scheduler.enqueue(1, hex_id(11), kStartMs + 2 * 3600 * kSecondMs, kStartMs, listener);
-  scheduler.enqueue(2, hex_id(12), kStartMs + 20 * kSecondMs, kStartMs, listener);
+  scheduler.enqueue(SeriesSlot(1), hex_id(10), kStartMs + 10 * kSecondMs, kStartMs, listener);
+  scheduler.enqueue(SeriesSlot(1), hex_id(11), kStartMs + 2 * 3600 * kSecondMs, kStartMs, listener);
+  scheduler.enqueue(SeriesSlot(2), hex_id(12), kStartMs + 20 * kSecondMs, kStartMs, listener);
   REQUIRE(scheduler.timers() == 3);
 
-  CHECK(scheduler.remove(1, hex_id(11), listener) == kStartMs + 2 * 3600 * kSecondMs);
-  CHECK(listener.removed == std::vector<std::pair<TopicKey, Phase>>{{1, range_phase(5)}});
+  CHECK(scheduler.remove(SeriesSlot(1), hex_id(11), listener) == kStartMs + 2 * 3600 * kSecondMs);
+  CHECK(listener.removed ==
+        std::vector<std::pair<SeriesSlot, Phase>>{{SeriesSlot(1), range_phase(5)}});
   CHECK(scheduler.pending() == 2);
   CHECK(scheduler.timers() == 2);
 
   const size_t calls = listener.calls();
-  CHECK_FALSE(scheduler.remove(1, hex_id(11), listener).has_value());  // already gone
-  CHECK_FALSE(scheduler.remove(1, hex_id(12), listener).has_value());  // other topic's id
-  CHECK_FALSE(scheduler.remove(1, "never-enqueued", listener).has_value());
-  CHECK_FALSE(scheduler.remove(1, "", listener).has_value());
+  CHECK_FALSE(scheduler.remove(SeriesSlot(1), hex_id(11), listener).has_value());  // already gone
+  CHECK_FALSE(
+      scheduler.remove(SeriesSlot(1), hex_id(12), listener).has_value());  // other topic's id
+  CHECK_FALSE(scheduler.remove(SeriesSlot(1), "never-enqueued", listener).has_value());
+  CHECK_FALSE(scheduler.remove(SeriesSlot(1), "", listener).has_value());
   CHECK(listener.calls() == calls);
 
   // The cancelled message never moves; the others still do, once each for a late advance.
   advance_to(scheduler, listener, kStartMs + 3 * 3600 * kSecondMs);
   CHECK(listener.moves.size() == 2);
-  CHECK(listener.counts[1][phase_index(Phase::kOverdue)] == 1);
-  CHECK(listener.counts[2][phase_index(Phase::kOverdue)] == 1);
+  CHECK(listener.counts[SeriesSlot(1)][phase_index(Phase::kOverdue)] == 1);
+  CHECK(listener.counts[SeriesSlot(2)][phase_index(Phase::kOverdue)] == 1);
 }
 
 TEST_CASE("scheduler: remove_topic forgets a topic whole and its records are reused",
@@ -200,28 +204,29 @@ TEST_CASE("scheduler: remove_topic forgets a topic whole and its records are reu
   Scheduler scheduler(SchedulerConfig{}, kStartMs);
   RecordingListener listener;
   for (uint64_t i = 0; i < 1000; ++i) {
-    scheduler.enqueue(1, hex_id(i), kStartMs + static_cast<int64_t>(i) * kSecondMs + 1, kStartMs,
-                      listener);
+    scheduler.enqueue(SeriesSlot(1), hex_id(i), kStartMs + static_cast<int64_t>(i) * kSecondMs + 1,
+                      kStartMs, listener);
   }
   for (uint64_t i = 0; i < 10; ++i) {
-    scheduler.enqueue(2, hex_id(5000 + i), kStartMs + 3600 * kSecondMs, kStartMs, listener);
+    scheduler.enqueue(SeriesSlot(2), hex_id(5000 + i), kStartMs + 3600 * kSecondMs, kStartMs,
+                      listener);
   }
-  scheduler.enqueue(3, "lone", kStartMs + kDayMs, kStartMs, listener);
+  scheduler.enqueue(SeriesSlot(3), "lone", kStartMs + kDayMs, kStartMs, listener);
   const size_t memory_before = scheduler.memory_bytes();
   const size_t calls = listener.calls();
 
-  CHECK(scheduler.remove_topic(1) == 1000);
+  CHECK(scheduler.remove_topic(SeriesSlot(1)) == 1000);
   CHECK(listener.calls() == calls);
   CHECK(scheduler.pending() == 11);
   CHECK(scheduler.timers() == 11);
-  CHECK(scheduler.remove_topic(1) == 0);
-  CHECK(scheduler.remove_topic(99) == 0);
-  CHECK_FALSE(scheduler.remove(1, hex_id(5), listener).has_value());
+  CHECK(scheduler.remove_topic(SeriesSlot(1)) == 0);
+  CHECK(scheduler.remove_topic(SeriesSlot(99)) == 0);
+  CHECK_FALSE(scheduler.remove(SeriesSlot(1), hex_id(5), listener).has_value());
 
   // The same ids are new again, and fill the freed records instead of growing the slab.
   for (uint64_t i = 0; i < 1000; ++i) {
-    CHECK(scheduler.enqueue(1, hex_id(i), kStartMs + 5 * kSecondMs, kStartMs, listener) ==
-          Scheduler::EnqueueOutcome::kAdded);
+    CHECK(scheduler.enqueue(SeriesSlot(1), hex_id(i), kStartMs + 5 * kSecondMs, kStartMs,
+                            listener) == Scheduler::EnqueueOutcome::kAdded);
   }
   CHECK(scheduler.memory_bytes() <= memory_before);
   CHECK(scheduler.pending() == 1011);
@@ -231,10 +236,10 @@ TEST_CASE("scheduler: remove_topic forgets a topic whole and its records are reu
   listener.moves.clear();
   CHECK(advance_to(scheduler, listener, kStartMs + 3600 * kSecondMs) == 1000 + 10);
   CHECK(std::count_if(listener.moves.begin(), listener.moves.end(), [](const Move& move) {
-          return move.topic == 1 && move.to == Phase::kOverdue;
+          return move.slot == SeriesSlot(1) && move.to == Phase::kOverdue;
         }) == 1000);
   CHECK(std::count_if(listener.moves.begin(), listener.moves.end(), [](const Move& move) {
-          return move.topic == 2 && move.to == Phase::kDue;
+          return move.slot == SeriesSlot(2) && move.to == Phase::kDue;
         }) == 10);
 }
 
@@ -242,24 +247,25 @@ TEST_CASE("scheduler: a duplicate enqueue changes nothing", "[scheduler]") {
   Scheduler scheduler(SchedulerConfig{}, kStartMs);
   RecordingListener listener;
   const std::string id = hex_id(3);
-  REQUIRE(scheduler.enqueue(1, id, kStartMs + kDayMs, kStartMs, listener) ==
+  REQUIRE(scheduler.enqueue(SeriesSlot(1), id, kStartMs + kDayMs, kStartMs, listener) ==
           Scheduler::EnqueueOutcome::kAdded);
-  CHECK(scheduler.enqueue(1, id, kStartMs + 5 * kSecondMs, kStartMs, listener) ==
+  CHECK(scheduler.enqueue(SeriesSlot(1), id, kStartMs + 5 * kSecondMs, kStartMs, listener) ==
         Scheduler::EnqueueOutcome::kDuplicate);
   CHECK(listener.calls() == 1);
   CHECK(scheduler.pending() == 1);
 
   // The same id is a different message in another topic, and so is its lowercase spelling.
-  CHECK(scheduler.enqueue(2, id, kStartMs + kDayMs, kStartMs, listener) ==
+  CHECK(scheduler.enqueue(SeriesSlot(2), id, kStartMs + kDayMs, kStartMs, listener) ==
         Scheduler::EnqueueOutcome::kAdded);
   std::string lower = id;
   std::transform(lower.begin(), lower.end(), lower.begin(),
                  [](char c) { return static_cast<char>(std::tolower(c)); });
   REQUIRE(lower != id);
-  CHECK(scheduler.enqueue(1, lower, kStartMs + kDayMs, kStartMs, listener) ==
+  CHECK(scheduler.enqueue(SeriesSlot(1), lower, kStartMs + kDayMs, kStartMs, listener) ==
         Scheduler::EnqueueOutcome::kAdded);
   CHECK(scheduler.pending() == 3);
-  CHECK(scheduler.remove(1, id, listener) == kStartMs + kDayMs);  // the first delivery time
+  CHECK(scheduler.remove(SeriesSlot(1), id, listener) ==
+        kStartMs + kDayMs);  // the first delivery time
 }
 
 TEST_CASE("scheduler: deliveries in the past are due or overdue at once", "[scheduler]") {
@@ -267,7 +273,7 @@ TEST_CASE("scheduler: deliveries in the past are due or overdue at once", "[sche
   Scheduler scheduler(config, kStartMs);
   RecordingListener listener;
   const auto phase_of_new = [&](const std::string& id, int64_t deliver_at) {
-    scheduler.enqueue(1, id, deliver_at, kStartMs, listener);
+    scheduler.enqueue(SeriesSlot(1), id, deliver_at, kStartMs, listener);
     return listener.added.back().second;
   };
   CHECK(phase_of_new("now", kStartMs) == Phase::kDue);
@@ -283,13 +289,14 @@ TEST_CASE("scheduler: deliveries in the past are due or overdue at once", "[sche
 
   // Each turns overdue once its own grace ends, at the first tick at or after it.
   advance_to(scheduler, listener, kStartMs + config.overdue_grace_ms - 1000);
-  CHECK(listener.counts[1][phase_index(Phase::kOverdue)] == 3);  // + in-grace
-  CHECK(listener.counts[1][phase_index(Phase::kDue)] == 5);      // + next-ms, at-bound, past-bound
+  CHECK(listener.counts[SeriesSlot(1)][phase_index(Phase::kOverdue)] == 3);  // + in-grace
+  CHECK(listener.counts[SeriesSlot(1)][phase_index(Phase::kDue)] ==
+        5);  // + next-ms, at-bound, past-bound
   advance_to(scheduler, listener, kStartMs + config.overdue_grace_ms);
-  CHECK(listener.counts[1][phase_index(Phase::kOverdue)] == 5);  // + now, just-past
+  CHECK(listener.counts[SeriesSlot(1)][phase_index(Phase::kOverdue)] == 5);  // + now, just-past
   advance_to(scheduler, listener, kStartMs + config.overdue_grace_ms + 5 * kSecondMs + 1);
-  CHECK(listener.counts[1][phase_index(Phase::kOverdue)] == 7);  // + next-ms, at-bound
-  CHECK(listener.counts[1][phase_index(range_phase(8))] == 1);   // end-of-time
+  CHECK(listener.counts[SeriesSlot(1)][phase_index(Phase::kOverdue)] == 7);  // + next-ms, at-bound
+  CHECK(listener.counts[SeriesSlot(1)][phase_index(range_phase(8))] == 1);   // end-of-time
 }
 
 TEST_CASE("scheduler: ids of any length from 1 to 128 bytes are kept apart", "[scheduler]") {
@@ -329,36 +336,39 @@ TEST_CASE("scheduler: ids of any length from 1 to 128 bytes are kept apart", "[s
   };
   for (size_t i = 0; i < ids.size(); ++i) {
     INFO("id " << i << " of length " << ids[i].size());
-    CHECK(scheduler.enqueue(1, ids[i], kStartMs + static_cast<int64_t>(i) + 1, kStartMs,
+    CHECK(scheduler.enqueue(SeriesSlot(1), ids[i], kStartMs + static_cast<int64_t>(i) + 1, kStartMs,
                             listener) == Scheduler::EnqueueOutcome::kAdded);
   }
   CHECK(scheduler.pending() == ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
     INFO("id " << i << " of length " << ids[i].size());
-    CHECK(scheduler.enqueue(1, ids[i], kStartMs, kStartMs, listener) ==
+    CHECK(scheduler.enqueue(SeriesSlot(1), ids[i], kStartMs, kStartMs, listener) ==
           Scheduler::EnqueueOutcome::kDuplicate);
   }
-  CHECK_THROWS_AS(scheduler.enqueue(1, "", kStartMs, kStartMs, listener), std::invalid_argument);
-  CHECK_THROWS_AS(scheduler.enqueue(1, std::string(129, 'z'), kStartMs, kStartMs, listener),
+  CHECK_THROWS_AS(scheduler.enqueue(SeriesSlot(1), "", kStartMs, kStartMs, listener),
                   std::invalid_argument);
+  CHECK_THROWS_AS(
+      scheduler.enqueue(SeriesSlot(1), std::string(129, 'z'), kStartMs, kStartMs, listener),
+      std::invalid_argument);
 
   // Removing in reverse also frees the out-of-line ids; a new long id reuses their storage.
   for (size_t i = ids.size(); i-- > 0;) {
     INFO("id " << i << " of length " << ids[i].size());
-    CHECK(scheduler.remove(1, ids[i], listener) == kStartMs + static_cast<int64_t>(i) + 1);
+    CHECK(scheduler.remove(SeriesSlot(1), ids[i], listener) ==
+          kStartMs + static_cast<int64_t>(i) + 1);
   }
   CHECK(scheduler.pending() == 0);
   const std::string another_long(100, 'k');
-  CHECK(scheduler.enqueue(1, another_long, kStartMs + 1, kStartMs, listener) ==
+  CHECK(scheduler.enqueue(SeriesSlot(1), another_long, kStartMs + 1, kStartMs, listener) ==
         Scheduler::EnqueueOutcome::kAdded);
-  CHECK_FALSE(scheduler.remove(1, std::string(128, 'z'), listener).has_value());
-  CHECK(scheduler.remove(1, another_long, listener) == kStartMs + 1);
+  CHECK_FALSE(scheduler.remove(SeriesSlot(1), std::string(128, 'z'), listener).has_value());
+  CHECK(scheduler.remove(SeriesSlot(1), another_long, listener) == kStartMs + 1);
 }
 
 TEST_CASE("scheduler: for_each_pending gives back every id as it was enqueued", "[scheduler]") {
   Scheduler scheduler(SchedulerConfig{}, kStartMs);
   RecordingListener listener;
-  std::map<std::pair<TopicKey, std::string>, int64_t> expected;
+  std::map<std::pair<SeriesSlot, std::string>, int64_t> expected;
   const std::vector<std::string> ids = {hex_id(8),
                                         hex_id(9, false),
                                         std::string(32, '5'),
@@ -367,16 +377,16 @@ TEST_CASE("scheduler: for_each_pending gives back every id as it was enqueued", 
                                         "G" + hex_id(10).substr(1),
                                         std::string(128, 'x')};
   for (size_t i = 0; i < ids.size(); ++i) {
-    const TopicKey topic = static_cast<TopicKey>(i % 3);
+    const SeriesSlot topic = SeriesSlot(static_cast<uint32_t>(i % 3));
     const int64_t deliver_at = kStartMs + static_cast<int64_t>(i) * kDayMs;
     scheduler.enqueue(topic, ids[i], deliver_at, kStartMs, listener);
     expected[{topic, ids[i]}] = deliver_at;
   }
-  scheduler.remove(0, ids[0], listener);
-  expected.erase({0, ids[0]});
+  scheduler.remove(SeriesSlot(0), ids[0], listener);
+  expected.erase({SeriesSlot(0), ids[0]});
 
-  std::map<std::pair<TopicKey, std::string>, int64_t> visited;
-  scheduler.for_each_pending([&](TopicKey topic, std::string_view id, int64_t deliver_at) {
+  std::map<std::pair<SeriesSlot, std::string>, int64_t> visited;
+  scheduler.for_each_pending([&](SeriesSlot topic, std::string_view id, int64_t deliver_at) {
     CHECK(visited.emplace(std::make_pair(topic, std::string(id)), deliver_at).second);
   });
   CHECK(visited == expected);
@@ -389,7 +399,7 @@ TEST_CASE("scheduler: next_wakeup_ms jumps over empty time", "[scheduler]") {
 
   const int64_t deliver_at = kStartMs + 2 * kDayMs + 500;
   const int64_t first_change = deliver_at - kDayMs;
-  scheduler.enqueue(1, hex_id(5), deliver_at, kStartMs, listener);
+  scheduler.enqueue(SeriesSlot(1), hex_id(5), deliver_at, kStartMs, listener);
 
   // Sleeping until each wakeup reaches the first move in a few calls, not one per tick.
   int wakeups = 0;
@@ -405,7 +415,8 @@ TEST_CASE("scheduler: next_wakeup_ms jumps over empty time", "[scheduler]") {
   CHECK(listener.moves[0].at_ms < first_change + 1000);
 
   // A timer a few ticks ahead is on the lowest level: its wakeup is exact.
-  scheduler.enqueue(1, hex_id(6), listener.now_ms + 3 * kSecondMs, listener.now_ms, listener);
+  scheduler.enqueue(SeriesSlot(1), hex_id(6), listener.now_ms + 3 * kSecondMs, listener.now_ms,
+                    listener);
   CHECK(scheduler.next_wakeup_ms() == listener.now_ms + 3 * kSecondMs);
   CHECK(advance_to(scheduler, listener, listener.now_ms + 2 * kSecondMs) == 0);
 }
@@ -415,7 +426,7 @@ TEST_CASE("scheduler: deliveries beyond the maximum delay still move on time", "
   Scheduler scheduler(config, kStartMs);
   RecordingListener listener;
   const int64_t deliver_at = kStartMs + 400 * kDayMs + 123;
-  scheduler.enqueue(1, hex_id(7), deliver_at, kStartMs, listener);
+  scheduler.enqueue(SeriesSlot(1), hex_id(7), deliver_at, kStartMs, listener);
 
   int wakeups = 0;
   while (std::optional<int64_t> wakeup = scheduler.next_wakeup_ms()) {
@@ -437,7 +448,7 @@ TEST_CASE("scheduler: time inside the scheduler never runs back", "[scheduler]")
 
   // A caller clock a day behind: the message is judged at the wheel's time, so it is due,
   // not five seconds early, and its timer cannot land behind the wheel.
-  scheduler.enqueue(1, "late-clock", kStartMs + kDayMs - 1, kStartMs, listener);
+  scheduler.enqueue(SeriesSlot(1), "late-clock", kStartMs + kDayMs - 1, kStartMs, listener);
   CHECK(listener.added.back().second == Phase::kDue);
   CHECK(*scheduler.next_wakeup_ms() > kStartMs + kDayMs);
 }
@@ -455,7 +466,7 @@ TEST_CASE("scheduler: memory stays under 64 bytes per pending message", "[schedu
   std::string id(32, '0');
   for (int i = 0; i < kMessages; ++i) {
     for (char& c : id) c = "0123456789ABCDEF"[random() % 16];
-    scheduler.enqueue(static_cast<TopicKey>(i % 16), id,
+    scheduler.enqueue(SeriesSlot(static_cast<uint32_t>(i % 16)), id,
                       kStartMs + static_cast<int64_t>(random() % (3 * kDayMs)), kStartMs, listener);
   }
   REQUIRE(scheduler.pending() == kMessages);
@@ -538,15 +549,15 @@ TEST_CASE("scheduler: random operations agree with a brute-force model", "[sched
   const int64_t start = kStartMs / precision_ms * precision_ms;  // tick boundaries compare exactly
   Scheduler scheduler(config, start);
   RecordingListener listener;
-  std::map<std::pair<TopicKey, std::string>, int64_t> model;  // message -> delivery time
+  std::map<std::pair<SeriesSlot, std::string>, int64_t> model;  // message -> delivery time
   std::mt19937_64 random(precision_ms);
-  constexpr TopicKey kTopics = 5;
+  constexpr uint32_t kTopics = 5;
   int64_t now = start;
   int64_t latest_enqueue = start;
 
   for (int step = 0; step < 20'000; ++step) {
     const uint64_t operation = random() % 1000;
-    const TopicKey topic = static_cast<TopicKey>(random() % kTopics);
+    const SeriesSlot topic = SeriesSlot(static_cast<uint32_t>(random() % kTopics));
     if (operation < 500) {
       const std::string id = random_id(random);
       const int64_t deliver_at = random_delivery(random, now);
@@ -581,7 +592,7 @@ TEST_CASE("scheduler: random operations agree with a brute-force model", "[sched
       if (now < latest_enqueue) now += precision_ms;
       advance_to(scheduler, listener, now);
 
-      std::map<TopicKey, std::array<int64_t, kPhaseCount>> expected_counts;
+      std::map<SeriesSlot, std::array<int64_t, kPhaseCount>> expected_counts;
       size_t expected_timers = 0;
       std::optional<Int128> earliest_change;
       for (const auto& [key, deliver_at] : model) {
@@ -593,9 +604,9 @@ TEST_CASE("scheduler: random operations agree with a brute-force model", "[sched
         REQUIRE(change.has_value());
         if (!earliest_change || *change < *earliest_change) earliest_change = *change;
       }
-      for (TopicKey t = 0; t < kTopics; ++t) {
+      for (uint32_t t = 0; t < kTopics; ++t) {
         INFO("step " << step << ", topic " << t << ", now " << now);
-        CHECK(listener.counts[t] == expected_counts[t]);
+        CHECK(listener.counts[SeriesSlot(t)] == expected_counts[SeriesSlot(t)]);
       }
       CHECK(scheduler.pending() == model.size());
       CHECK(scheduler.timers() == expected_timers);

@@ -20,9 +20,9 @@ constexpr int64_t kStartMs = 1'700'000'000'000;
 
 class NullListener final : public PhaseListener {
  public:
-  void on_added(TopicKey, Phase) override {}
-  void on_moved(TopicKey, Phase, Phase) override {}
-  void on_removed(TopicKey, Phase) override {}
+  void on_added(SeriesSlot, Phase) override {}
+  void on_moved(SeriesSlot, Phase, Phase) override {}
+  void on_removed(SeriesSlot, Phase) override {}
 };
 
 std::vector<int64_t> times(const std::vector<ScheduledMessage>& messages) {
@@ -45,18 +45,19 @@ TEST_CASE("scheduler: a topic's earliest messages, split into overdue and upcomi
   for (int64_t i = 0; i < 1000; ++i) offsets.push_back((i - 50) * 1000);
   std::shuffle(offsets.begin(), offsets.end(), std::mt19937(7));
   for (size_t i = 0; i < offsets.size(); ++i) {
-    scheduler.enqueue(1, "m" + std::to_string(i), kStartMs + offsets[i], kStartMs, listener);
-    scheduler.enqueue(2, "other" + std::to_string(i), kStartMs - 100'000 + offsets[i], kStartMs,
+    scheduler.enqueue(SeriesSlot(1), "m" + std::to_string(i), kStartMs + offsets[i], kStartMs,
                       listener);
+    scheduler.enqueue(SeriesSlot(2), "other" + std::to_string(i), kStartMs - 100'000 + offsets[i],
+                      kStartMs, listener);
   }
   // One id of each form the scheduler stores: 32 hex digits, short inline, long out of line.
   const std::string hex = "0123456789ABCDEF0123456789ABCDEF";
   const std::string long_id(100, 'x');
-  scheduler.enqueue(3, hex, kStartMs - 60'000, kStartMs, listener);
-  scheduler.enqueue(3, long_id, kStartMs - 30'000, kStartMs, listener);
-  scheduler.enqueue(3, "short", kStartMs + 30'000, kStartMs, listener);
+  scheduler.enqueue(SeriesSlot(3), hex, kStartMs - 60'000, kStartMs, listener);
+  scheduler.enqueue(SeriesSlot(3), long_id, kStartMs - 30'000, kStartMs, listener);
+  scheduler.enqueue(SeriesSlot(3), "short", kStartMs + 30'000, kStartMs, listener);
 
-  const TopicMessages first = scheduler.topic_messages(1, 10);
+  const TopicMessages first = scheduler.topic_messages(SeriesSlot(1), 10);
   REQUIRE(first.overdue.size() == 10);
   REQUIRE(first.upcoming.size() == 10);
   // Overdue: 50 s .. 1 s ago (due for the 1 s grace or longer), oldest first.
@@ -73,22 +74,22 @@ TEST_CASE("scheduler: a topic's earliest messages, split into overdue and upcomi
       [](const auto& a, const auto& b) { return a.deliver_at_ms < b.deliver_at_ms; }));
   for (const ScheduledMessage& message : first.overdue) CHECK(message.id.rfind("m", 0) == 0);
 
-  const TopicMessages all = scheduler.topic_messages(1, 10'000);
+  const TopicMessages all = scheduler.topic_messages(SeriesSlot(1), 10'000);
   CHECK(all.overdue.size() == 50);
   CHECK(all.upcoming.size() == 950);
 
-  const TopicMessages forms = scheduler.topic_messages(3, 100);
+  const TopicMessages forms = scheduler.topic_messages(SeriesSlot(3), 100);
   REQUIRE(forms.overdue.size() == 2);
   CHECK(forms.overdue[0].id == hex);
   CHECK(forms.overdue[1].id == long_id);
   REQUIRE(forms.upcoming.size() == 1);
   CHECK(forms.upcoming[0].id == "short");
 
-  CHECK(scheduler.topic_messages(4, 100).overdue.empty());
-  CHECK(scheduler.topic_messages(1'000'000, 100).upcoming.empty());
+  CHECK(scheduler.topic_messages(SeriesSlot(4), 100).overdue.empty());
+  CHECK(scheduler.topic_messages(SeriesSlot(1'000'000), 100).upcoming.empty());
   // Time passing moves messages from one list to the other.
   scheduler.advance(kStartMs + 10'000, listener);
-  CHECK(scheduler.topic_messages(1, 10'000).overdue.size() == 60);
+  CHECK(scheduler.topic_messages(SeriesSlot(1), 10'000).overdue.size() == 60);
 }
 
 TEST_CASE("engine: the detail of a live, a deleted and an unknown topic", "[engine][drilldown]") {
