@@ -120,9 +120,9 @@ struct EngineStats {
   size_t names = 0;       // topic names held: live topics and tombstones
 };
 
-// The snapshot's records (journal.hpp).
+// The snapshot's records (record_codec.hpp).
 class RecordReader;
-class RecordWriter;
+class RecordSink;
 
 class Engine {
  public:
@@ -172,8 +172,8 @@ class Engine {
   // what the caller knows of the inputs the shard reflects. The caller keeps inputs out while a
   // shard is written.
   static constexpr size_t shard_count() { return kShardCount; }
-  void export_header(RecordWriter& out) const;
-  void export_shard(size_t index, uint64_t position, RecordWriter& out) const;
+  void export_header(RecordSink& out) const;
+  void export_shard(size_t index, uint64_t position, RecordSink& out) const;
   // Reads what the export wrote into an engine nothing else uses yet, telling `restored` each
   // topic and the position of the shard it came with. Pending messages take their phases at the
   // clock's now; topics the filter refuses are left out. Throws std::runtime_error on records it
