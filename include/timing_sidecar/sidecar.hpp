@@ -93,8 +93,9 @@ class Sidecar {
   bool ready() const { return ready_.load(); }
   void set_ready(bool ready) { ready_.store(ready); }
 
-  // With --state.dir, every input is journaled before it takes effect: attached once the log has
-  // recovered the engine, before any input arrives, and outliving the last. Null without.
+  // With --state.dir, every input goes through the log in the same step as it takes effect
+  // (input_log.hpp): attached once the log has recovered the engine, before any input arrives,
+  // and outliving the last. Null without.
   void attach_input_log(InputLog* log) { input_log_ = log; }
   InputLog* input_log() const { return input_log_; }
 
