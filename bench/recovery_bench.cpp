@@ -94,6 +94,12 @@ struct Instance {
         durability(durability_config(config), sidecar.engine(), clock,
                    sidecar.metrics().registry()) {}
 
+  RecoveryReport recover() {
+    const RecoveryReport report = durability.recover();
+    sidecar.attach_input_log(&durability);
+    return report;
+  }
+
   static Config make_config(const std::string& dir) {
     Config config;
     config.state_dir = dir;
@@ -167,7 +173,7 @@ int main(int argc, char** argv) {
   Messages messages(options.topics);
   {
     Instance live(state);
-    live.durability.recover();
+    live.recover();
     auto start = std::chrono::steady_clock::now();
     std::vector<Event> batch;
     for (size_t added = 0; added < options.messages; added += batch.size()) {
@@ -205,7 +211,7 @@ int main(int argc, char** argv) {
   {
     const auto start = std::chrono::steady_clock::now();
     Instance recovered(state);
-    const RecoveryReport report = recovered.durability.recover();
+    const RecoveryReport report = recovered.recover();
     const double seconds = seconds_since(start);
     row("recover: snapshot only", seconds, megabytes(bytes_of(state, "snapshot")),
         per_second(static_cast<double>(report.pending), seconds, "msgs"));
@@ -235,7 +241,7 @@ int main(int argc, char** argv) {
   {
     const auto start = std::chrono::steady_clock::now();
     Instance recovered(state);
-    const RecoveryReport report = recovered.durability.recover();
+    const RecoveryReport report = recovered.recover();
     const double seconds = seconds_since(start);
     row("recover: snapshot + journal", seconds,
         megabytes(bytes_of(state, "snapshot") + bytes_of(state, "journal-")),

@@ -1,4 +1,4 @@
-// The engine's state as snapshot records (journal.hpp's framing), written and read directly:
+// The engine's state as snapshot records (record_codec.hpp's framing), written and read directly:
 // recovery loads it without replaying the history that built it.
 //
 //   engine_state      list_epoch u32 | shards u32                                   (first)
@@ -25,7 +25,7 @@
 #include "engine_shard.hpp"
 #include "hex_id.hpp"
 #include "timing_sidecar/engine.hpp"
-#include "timing_sidecar/journal.hpp"
+#include "timing_sidecar/record_codec.hpp"
 
 namespace timing_sidecar {
 
@@ -38,7 +38,7 @@ enum SnapshotIdForm : uint8_t { kRawId = 0, kUpperHexId = 1, kLowerHexId = 2 };
 // Items of one record type, cut into records of about kBlockBytes that start with their count.
 class BlockWriter {
  public:
-  BlockWriter(RecordWriter& out, RecordType type) : out_(out), type_(type) { start(); }
+  BlockWriter(RecordSink& out, RecordType type) : out_(out), type_(type) { start(); }
 
   // The writer for one more item.
   PayloadWriter& item() {
@@ -60,7 +60,7 @@ class BlockWriter {
     count_ = 0;
   }
 
-  RecordWriter& out_;
+  RecordSink& out_;
   RecordType type_;
   std::string payload_;
   PayloadWriter writer_{payload_};
@@ -138,7 +138,7 @@ std::runtime_error unreadable(const RecordView& record) {
 
 }  // namespace
 
-void Engine::export_header(RecordWriter& out) const {
+void Engine::export_header(RecordSink& out) const {
   std::string payload;
   PayloadWriter writer(payload);
   writer.u32(list_epoch_);
@@ -146,7 +146,7 @@ void Engine::export_header(RecordWriter& out) const {
   out.append(RecordType::kEngineState, payload);
 }
 
-void Engine::export_shard(size_t index, uint64_t position, RecordWriter& out) const {
+void Engine::export_shard(size_t index, uint64_t position, RecordSink& out) const {
   std::string start;
   PayloadWriter(start).u64(position);
   out.append(RecordType::kShardStart, start);

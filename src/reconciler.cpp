@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <iterator>
 
-#include "timing_sidecar/durability.hpp"
 #include "timing_sidecar/log.hpp"
 
 namespace timing_sidecar {
@@ -24,6 +23,11 @@ std::string sample_names(const std::vector<std::string>& names) {
 
 }  // namespace
 
+ListReconciler::ListReconciler(Sidecar& sidecar, double max_drop_ratio, std::string source)
+    : ListReconciler(sidecar.engine(), sidecar.metrics(), max_drop_ratio, std::move(source)) {
+  sidecar_ = &sidecar;
+}
+
 ListReconciler::ListReconciler(Engine& engine, SelfMetrics& metrics, double max_drop_ratio,
                                std::string source)
     : engine_(engine),
@@ -42,8 +46,18 @@ ListOutcome ListReconciler::apply(const TopicList& list, bool adopt_counts) {
     return outcome;
   }
   std::lock_guard lock(engine_.list_mutex());
-  // One journaled input with the drops the valve let through: recovery repeats its effects.
-  ListJournalScope journal(engine_.durability());
+  InputLog* input_log = sidecar_ == nullptr ? nullptr : sidecar_->input_log();
+  if (input_log == nullptr) {
+    apply_locked(list, adopt_counts, outcome);
+  } else {
+    // One journaled input with the drops the valve let through: recovery repeats its effects.
+    input_log->log_list(list, [&] { return apply_locked(list, adopt_counts, outcome); });
+  }
+  return outcome;
+}
+
+ListEffects ListReconciler::apply_locked(const TopicList& list, bool adopt_counts,
+                                         ListOutcome& outcome) {
   ListAdmission admission = engine_.admit_list(list);
   outcome.created = admission.created;
   outcome.revived = admission.revived;
@@ -102,8 +116,7 @@ ListOutcome ListReconciler::apply(const TopicList& list, bool adopt_counts) {
           {{"source", source_}, {"topics", sample_names(outcome.incomplete)}});
     }
   }
-  journal.commit(list, to_drop, adopt_counts);
-  return outcome;
+  return {std::move(to_drop), adopt_counts};
 }
 
 }  // namespace timing_sidecar

@@ -5,7 +5,6 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
-#include "timing_sidecar/durability.hpp"
 #include "timing_sidecar/exposition.hpp"
 #include "timing_sidecar/log.hpp"
 #include "timing_sidecar/rocketmq_files.hpp"
@@ -91,10 +90,9 @@ size_t Sidecar::ignore_system_topics(std::vector<Event>& events) {
 
 ApplyResult Sidecar::apply(const std::vector<Event>& events, EventSource source,
                            const std::optional<FeedPosition>& feed_position) {
-  if (Durability* durability = engine_.durability()) {
-    return durability->apply(events, source, feed_position);
-  }
-  return engine_.apply(events, source);
+  const auto apply_to_engine = [&] { return engine_.apply(events, source); };
+  if (input_log_ == nullptr) return apply_to_engine();
+  return input_log_->log_events(events, source, feed_position, apply_to_engine);
 }
 
 size_t Sidecar::reconcile(ReconcileTrigger trigger) {

@@ -96,8 +96,7 @@ class Sources::TopicsFile {
         // the feed, the file's list is placed in time by its mtime alone.
         use_counter_(config.broker_url.empty()),
         resync_interval_ms_(config.broker_resync_interval_ms),
-        reconciler_(sidecar.engine(), sidecar.metrics(), config.reconcile_max_drop_ratio,
-                    "topics_file"),
+        reconciler_(sidecar, config.reconcile_max_drop_ratio, "topics_file"),
         health_(std::move(health)),
         loop_(config.sources_poll_interval_ms, [this] { poll(); }) {}
 
@@ -151,8 +150,7 @@ class Sources::Dashboard {
       : engine_(sidecar.engine()),
         clock_(clock),
         client_(require_base_url(config.topics_dashboard_url, "--topics.dashboard-url")),
-        reconciler_(sidecar.engine(), sidecar.metrics(), config.reconcile_max_drop_ratio,
-                    "dashboard"),
+        reconciler_(sidecar, config.reconcile_max_drop_ratio, "dashboard"),
         health_(std::move(health)),
         loop_(
             config.sources_poll_interval_ms, [this] { poll(); }, [this] { client_.cancel(); }) {}

@@ -10,7 +10,6 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "timing_sidecar/durability.hpp"
 #include "timing_sidecar/log.hpp"
 
 namespace timing_sidecar {
@@ -269,8 +268,7 @@ Tailer::Tailer(const Config& config, Sidecar& sidecar, const Clock& clock,
       ready_(std::move(ready)),
       metrics_(std::make_unique<Metrics>(sidecar.metrics().registry(),
                                          sidecar.engine().config().labels)),
-      reconciler_(sidecar.engine(), sidecar.metrics(), config.reconcile_max_drop_ratio,
-                  std::string(kSourceName)),
+      reconciler_(sidecar, config.reconcile_max_drop_ratio, std::string(kSourceName)),
       client_(require_base_url(config.broker_url, "--broker.url")),
       backoff_(std::random_device{}()),
       thread_([this] { run(); }) {}
@@ -288,7 +286,7 @@ Tailer::~Tailer() {
 void Tailer::run() {
   // After a restart with --state.dir, the feed goes on from where the recovered state left it:
   // a replay of what the broker appended meanwhile, not a relist that would only adopt counts.
-  if (const Durability* durability = sidecar_.engine().durability()) {
+  if (const InputLog* durability = sidecar_.input_log()) {
     if (const std::optional<FeedPosition> recovered = durability->recovered_feed_position()) {
       position_ = recovered->revision;
       revision_offset_ = recovered->revision_offset;
@@ -451,7 +449,7 @@ bool Tailer::relist(RelistCause cause) {
     topics.list.stamp.revision = position_ + revision_offset_;
   }
   const ListOutcome outcome = reconciler_.apply(topics.list, gap);
-  if (Durability* durability = sidecar_.engine().durability()) {
+  if (InputLog* durability = sidecar_.input_log()) {
     try {
       durability->record_feed_position({position_, revision_offset_});
     } catch (const JournalError& error) {

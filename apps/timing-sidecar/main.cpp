@@ -115,6 +115,7 @@ int main(int argc, char** argv) {
       durability = std::make_unique<Durability>(durability_config(config), sidecar.engine(), clock,
                                                 sidecar.metrics().registry());
       const RecoveryReport report = durability->recover();
+      sidecar.attach_input_log(durability.get());
       LogFields fields = {{"dir", config.state_dir},
                           {"snapshot", report.snapshot_loaded ? "loaded" : "none"},
                           {"journal_records", std::to_string(report.journal_records)},

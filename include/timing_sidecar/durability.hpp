@@ -10,11 +10,11 @@
 //   snapshot.tmp                 a compaction in progress; removed at recovery
 //   lock                         locked while a sidecar uses the directory
 //
-// Ingest: an input is appended to the journal and applied as one step under one mutex, so the
-// journal's order is the order of application, and under a clock pinned to the time journaled
-// with it. With --state.sync=always the caller then waits for an fdatasync covering its record
-// (concurrent callers share one); with interval a thread syncs every kSyncInterval. Either way the
-// record was written before the reply, so a crash of the process alone loses nothing.
+// Ingest (input_log.hpp): an input is appended to the journal and applied as one step under one
+// mutex, so the journal's order is the order of application, and under a clock pinned to the time
+// journaled with it. With --state.sync=always the caller then waits for an fdatasync covering its
+// record (concurrent callers share one); with interval a thread syncs every kSyncInterval. Either
+// way the record was written before the reply, so a crash of the process alone loses nothing.
 //
 // Recovery: load the snapshot, replay the journal generations after it through the same engine
 // calls with the clock pinned to each record's time, stop at the first damaged record (logged,
@@ -45,10 +45,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include "timing_sidecar/clock.hpp"
 #include "timing_sidecar/config.hpp"
 #include "timing_sidecar/engine.hpp"
+#include "timing_sidecar/input_log.hpp"
 #include "timing_sidecar/journal.hpp"
+#include "timing_sidecar/journal_clock.hpp"
+#include "timing_sidecar/state_directory.hpp"
 
 namespace prometheus {
 class Registry;
@@ -66,30 +68,6 @@ struct DurabilityConfig {
 
 DurabilityConfig durability_config(const Config& config);
 
-// The sidecar's clock: the base clock, except on a thread that holds a Pin, which reads the
-// pinned time. An input is applied and replayed under the time journaled with it, so that both
-// give the same result.
-class JournalClock final : public Clock {
- public:
-  explicit JournalClock(const Clock& base) : base_(base) {}
-  int64_t now_ms() const override;
-
-  class Pin {
-   public:
-    Pin(const JournalClock& clock, int64_t at_ms);
-    ~Pin();
-    Pin(const Pin&) = delete;
-    Pin& operator=(const Pin&) = delete;
-
-   private:
-    const JournalClock* previous_clock_;
-    int64_t previous_ms_;
-  };
-
- private:
-  const Clock& base_;
-};
-
 struct RecoveryReport {
   bool snapshot_loaded = false;
   uint64_t journal_records = 0;  // replayed after the snapshot
@@ -102,53 +80,44 @@ struct RecoveryReport {
   std::chrono::milliseconds duration{0};
 };
 
-class Durability {
+// The sidecar's input log on disk. Source files by room: durability.cpp (ingest and group
+// commit), durability_recovery.cpp, durability_compaction.cpp.
+class Durability final : public InputLog {
  public:
   // Nothing is read or written before recover().
   Durability(const DurabilityConfig& config, Engine& engine, JournalClock& clock,
              prometheus::Registry& registry);
   // Syncs the journal: a clean shutdown loses nothing whatever --state.sync says. Every input
   // source must have stopped.
-  ~Durability();
+  ~Durability() override;
   Durability(const Durability&) = delete;
   Durability& operator=(const Durability&) = delete;
 
-  // Brings the engine back to the state of the directory and attaches to it. Call once, before
-  // any input. A damaged journal is recovered up to the damage; a snapshot that cannot be read,
-  // a directory in use by another process or an unusable directory throw std::runtime_error.
+  // Brings the engine back to the state of the directory. Call once, before any input, then
+  // attach the log to the sidecar (Sidecar::attach_input_log). A damaged journal is recovered up
+  // to the damage; a snapshot that cannot be read, a directory in use by another process or an
+  // unusable directory throw std::runtime_error.
   RecoveryReport recover();
 
-  // Journals the batch and applies it (Sidecar::apply). Returns once the record is as durable
-  // as --state.sync asks. Throws JournalError, having applied nothing, when the journal cannot
-  // take the record. `feed_position` is where a feed batch leaves the feed: journaled in the same
-  // record, so that the two are never recovered apart.
-  ApplyResult apply(const std::vector<Event>& events, EventSource source,
-                    const std::optional<FeedPosition>& feed_position);
-
-  // The broker feed's tailer (tailer.hpp), reached through sidecar.engine().durability(), which
-  // is null without --state.dir:
-  //  - at start, it resumes from recovered_feed_position() (nullopt: from the beginning);
-  //  - it passes where each batch leaves the feed to Sidecar::apply(events, EventSource::kFeed,
-  //    position), which journals both in one record;
-  //  - when the position moves without events (an empty reply, a relist), it calls
-  //    record_feed_position() after the list took effect. A position lost to a crash between the
-  //    two only makes the tailer ask the broker again from the one before.
-  // Both throw JournalError when the journal cannot take the record: nothing was applied, and
-  // the position must not advance; retry after a backoff.
-  void record_feed_position(const FeedPosition& position);
-  std::optional<FeedPosition> recovered_feed_position() const { return recovered_feed_position_; }
+  // The input log (input_log.hpp). log_events and record_feed_position also throw JournalError,
+  // having applied nothing, while the journal, having lost a write, waits for a snapshot to hold
+  // the state.
+  ApplyResult log_events(const std::vector<Event>& events, EventSource source,
+                         const std::optional<FeedPosition>& feed_position,
+                         const std::function<ApplyResult()>& apply) override;
+  void log_list(const TopicList& list, const std::function<ListEffects()>& apply) override;
+  void record_feed_position(const FeedPosition& position) override;
+  std::optional<FeedPosition> recovered_feed_position() const override {
+    return recovered_feed_position_;
+  }
 
   // Writes a snapshot and drops the journal it covers. Throws when it cannot (JournalError for
   // I/O): the previous snapshot and the journals after it stay as they were.
   void compact();
 
  private:
-  friend class ListJournalScope;
   struct Metrics;
 
-  std::string journal_path(uint64_t generation) const;
-  std::string snapshot_path() const;
-  void lock_directory();
   void load_snapshot(RecoveryReport& report);
   void replay_journals(uint64_t first_generation, RecoveryReport& report);
   void replay(const JournalInput& input, uint64_t offset);
@@ -157,6 +126,8 @@ class Durability {
   void append_locked(RecordType type, const std::string& payload);
   void start_generation_locked(uint64_t generation);
   void require_writable_locked() const;
+  // After a write that failed past repair: inputs wait for a snapshot of a later generation.
+  void refuse_inputs_until_snapshot_locked();
 
   // Returns once everything appended before the call is synced.
   void sync_appended();
@@ -165,10 +136,10 @@ class Durability {
   void run_background();
 
   const DurabilityConfig config_;
+  StateDirectory directory_;
   Engine& engine_;
   JournalClock& clock_;
   std::unique_ptr<Metrics> metrics_;
-  int lock_fd_ = -1;
   std::optional<FeedPosition> recovered_feed_position_;
   // While the snapshot's first journal generation is replayed: each topic the snapshot holds, and
   // the offset in that journal from which on its records are not yet reflected.
@@ -201,27 +172,6 @@ class Durability {
   std::chrono::steady_clock::time_point compaction_not_before_;
   bool stopping_ = false;
   std::thread background_;
-};
-
-// Makes one authoritative list (ListReconciler::apply) a single journaled input: from
-// construction to commit() other inputs wait and this thread's clock is pinned, so that replay
-// repeats the same effects in the same order at the same time. Does nothing without durability.
-class ListJournalScope {
- public:
-  explicit ListJournalScope(Durability* durability);
-  ListJournalScope(const ListJournalScope&) = delete;
-  ListJournalScope& operator=(const ListJournalScope&) = delete;
-
-  // Journals what the list did. A failure is logged, not thrown: the list has taken effect, its
-  // source will list again, and the durability refuses inputs until a snapshot holds it.
-  void commit(const TopicList& list, const std::vector<std::string>& condemned,
-              bool adopted_counts);
-
- private:
-  Durability* durability_;
-  std::unique_lock<std::mutex> lock_;
-  int64_t at_ms_ = 0;
-  std::optional<JournalClock::Pin> pin_;
 };
 
 }  // namespace timing_sidecar

@@ -117,10 +117,9 @@ struct EngineStats {
   size_t names = 0;       // topic names held: live topics and tombstones
 };
 
-// Durable state (durability.hpp, journal.hpp).
-class Durability;
+// The snapshot's records (record_codec.hpp).
 class RecordReader;
-class RecordWriter;
+class RecordSink;
 
 class Engine {
  public:
@@ -165,6 +164,20 @@ class Engine {
   EngineStats stats() const;
   const EngineConfig& config() const { return config_; }
 
+  // The engine as a snapshot's records (src/engine_snapshot.cpp): the engine-wide state first
+  // (the caller holds list_mutex()), then every shard, each under its lock, headed by `position`:
+  // what the caller knows of the inputs the shard reflects. The caller keeps inputs out while a
+  // shard is written.
+  static constexpr size_t shard_count() { return kShardCount; }
+  void export_header(RecordSink& out) const;
+  void export_shard(size_t index, uint64_t position, RecordSink& out) const;
+  // Reads what the export wrote into an engine nothing else uses yet, telling `restored` each
+  // topic and the position of the shard it came with. Pending messages take their phases at the
+  // clock's now; topics the filter refuses are left out. Throws std::runtime_error on records it
+  // cannot use.
+  void import_state(RecordReader& in,
+                    const std::function<void(std::string_view topic, uint64_t position)>& restored);
+
  private:
   struct Shard;
   static constexpr size_t kShardCount = 16;
@@ -193,28 +206,6 @@ class Engine {
   // fresh pages cost more than the rendering itself.
   mutable std::mutex writer_mutex_;
   mutable TopicFamiliesWriter writer_;
-
-  // --- Durable state (durability.hpp), defined in src/engine_snapshot.cpp ---
- public:
-  static constexpr size_t shard_count() { return kShardCount; }
-  // Snapshot records: the engine-wide state first (the caller holds list_mutex()), then every
-  // shard, each under its lock, headed by `position`: what the caller knows of the inputs the
-  // shard reflects. The caller keeps inputs out while a shard is written.
-  void export_header(RecordWriter& out) const;
-  void export_shard(size_t index, uint64_t position, RecordWriter& out) const;
-  // Reads what the export wrote into an engine nothing else uses yet, telling `restored` each
-  // topic and the position of the shard it came with. Pending messages take their phases at the
-  // clock's now; topics the filter refuses are left out. Throws std::runtime_error on records it
-  // cannot use.
-  void import_state(RecordReader& in,
-                    const std::function<void(std::string_view topic, uint64_t position)>& restored);
-  // While attached, inputs are journaled before they take effect (Sidecar::apply,
-  // ListReconciler::apply). Attached before any input arrives, detached after the last.
-  void attach_durability(Durability* durability) { durability_ = durability; }
-  Durability* durability() const { return durability_; }
-
- private:
-  Durability* durability_ = nullptr;
 };
 
 }  // namespace timing_sidecar

@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "timing_sidecar/engine.hpp"
+#include "timing_sidecar/input_log.hpp"
 #include "timing_sidecar/self_metrics.hpp"
+#include "timing_sidecar/sidecar.hpp"
 
 namespace timing_sidecar {
 
@@ -24,6 +26,9 @@ struct ListOutcome {
 
 class ListReconciler {
  public:
+  // Each list is one input of the sidecar's input log, when it has one (Sidecar::input_log()).
+  ListReconciler(Sidecar& sidecar, double max_drop_ratio, std::string source);
+  // An engine without a sidecar: lists are applied and never journaled (benchmarks, tests).
   ListReconciler(Engine& engine, SelfMetrics& metrics, double max_drop_ratio, std::string source);
 
   // An empty list changes nothing: a broker that lost its topic table says nothing true.
@@ -31,6 +36,10 @@ class ListReconciler {
   ListOutcome apply(const TopicList& list, bool adopt_counts);
 
  private:
+  // The caller holds the engine's list_mutex().
+  ListEffects apply_locked(const TopicList& list, bool adopt_counts, ListOutcome& outcome);
+
+  const Sidecar* sidecar_ = nullptr;
   Engine& engine_;
   SelfMetrics& metrics_;
   double max_drop_ratio_;

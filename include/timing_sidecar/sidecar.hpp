@@ -15,7 +15,7 @@
 #include "timing_sidecar/clock.hpp"
 #include "timing_sidecar/config.hpp"
 #include "timing_sidecar/engine.hpp"
-#include "timing_sidecar/journal.hpp"
+#include "timing_sidecar/input_log.hpp"
 #include "timing_sidecar/self_metrics.hpp"
 
 namespace timing_sidecar {
@@ -57,8 +57,8 @@ class Sidecar {
   // POST /v1/events: the whole body is validated before any of it is applied. With --state.dir
   // a 200 means the batch is durable; 503 when it could not be journaled.
   HttpReply ingest(std::string_view body, EventSource source);
-  // For sources that parse their own input (the broker feed, files, the demo). With --state.dir
-  // the batch is journaled first (durability.hpp): a JournalError means nothing was applied. The
+  // For sources that parse their own input (the broker feed, files, the demo). With an input log
+  // the batch is journaled first (input_log.hpp): a JournalError means nothing was applied. The
   // feed passes where the batch leaves it, to be journaled with the batch.
   ApplyResult apply(const std::vector<Event>& events, EventSource source,
                     const std::optional<FeedPosition>& feed_position = std::nullopt);
@@ -93,6 +93,12 @@ class Sidecar {
   bool ready() const { return ready_.load(); }
   void set_ready(bool ready) { ready_.store(ready); }
 
+  // With --state.dir, every input goes through the log in the same step as it takes effect
+  // (input_log.hpp): attached once the log has recovered the engine, before any input arrives,
+  // and outliving the last. Null without.
+  void attach_input_log(InputLog* log) { input_log_ = log; }
+  InputLog* input_log() const { return input_log_; }
+
   int64_t now_ms() const { return clock_.now_ms(); }
   Engine& engine() { return engine_; }
   SelfMetrics& metrics() { return metrics_; }
@@ -104,6 +110,7 @@ class Sidecar {
   const Clock& clock_;
   SelfMetrics metrics_;
   Engine engine_;
+  InputLog* input_log_ = nullptr;
   ScrapeBuffers scrape_buffers_;
   // Not ready until Sources (even with nothing configured) says so: the listeners start first.
   std::atomic<bool> ready_{false};

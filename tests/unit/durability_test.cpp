@@ -57,7 +57,9 @@ struct Instance {
         sidecar(config, clock),
         durability(durability_config(config), sidecar.engine(), clock,
                    sidecar.metrics().registry()),
-        report(durability.recover()) {}
+        report(durability.recover()) {
+    sidecar.attach_input_log(&durability);
+  }
 
   Engine& engine() { return sidecar.engine(); }
   ApplyResult apply(const std::vector<Event>& events) {
@@ -315,7 +317,7 @@ TEST_CASE("durability: a sidecar recovered after a crash equals the one that cra
     InputGenerator inputs(seed);
     int64_t now_ms = kStart;
     Instance original(live_dir, now_ms);
-    ListReconciler lists(original.engine(), original.sidecar.metrics(), 0.5, "test");
+    ListReconciler lists(original.sidecar, 0.5, "test");
     const int steps = 150 + inputs.pick(0, 150);
     const int crash_at = inputs.pick(steps / 2, steps);
     for (int step = 0; step < crash_at; ++step) {
@@ -338,8 +340,8 @@ TEST_CASE("durability: a sidecar recovered after a crash equals the one that cra
 
     // What the catalog remembers (tombstones, revisions, list epochs, first-seen times) decides
     // what later inputs do: both must answer them alike.
-    ListReconciler original_lists(original.engine(), original.sidecar.metrics(), 1.0, "test");
-    ListReconciler recovered_lists(recovered.engine(), recovered.sidecar.metrics(), 1.0, "test");
+    ListReconciler original_lists(original.sidecar, 1.0, "test");
+    ListReconciler recovered_lists(recovered.sidecar, 1.0, "test");
     for (int step = 0; step < 100; ++step) {
       now_ms += inputs.pick(0, 3'000);
       original.base.set(now_ms);
