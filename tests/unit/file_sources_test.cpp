@@ -196,6 +196,18 @@ TEST_CASE("topics.json: a file missing or refused keeps the last good list, and 
   CHECK(tailed.topics() == std::vector<std::string>{"a"});
   CHECK(tailed.metric(R"(timing_sidecar_source_up{source="topics_file"})") == 1);
   CHECK(tailed.metric(malformed) == 2);
+
+  // Gone for a poll and back as it was (the same inode and times): read again, and working again.
+  std::filesystem::rename(path, path + ".away");
+  file.poll();
+  CHECK(tailed.metric(R"(timing_sidecar_source_up{source="topics_file"})") == 0);
+  std::filesystem::rename(path + ".away", path);
+  tailed.clock.advance(1'000);
+  file.poll();
+  CHECK(tailed.metric(R"(timing_sidecar_source_up{source="topics_file"})") == 1);
+  CHECK(tailed.metric(
+            R"(timing_sidecar_source_last_success_timestamp_seconds{source="topics_file"})") ==
+        (kStartMs + 1'000) / 1000.0);
 }
 
 TEST_CASE("timermetrics: counts mirrored for live topics, applied again every poll", "[sources]") {
