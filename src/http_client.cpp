@@ -101,4 +101,8 @@ HttpResult HttpBrokerApi::watch(int64_t after, std::chrono::seconds hold) {
       hold + kReadTimeoutMargin);
 }
 
+HttpResult HttpDashboardApi::topic_list() {
+  return client_.get("/topic/list.query?skipSysProcess=true", kReadTimeout);
+}
+
 }  // namespace timing_sidecar

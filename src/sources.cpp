@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include "dashboard_source.hpp"
 #include "file_sources.hpp"
 #include "remoting_source.hpp"
 #include "source_health.hpp"
@@ -18,58 +19,6 @@
 #include "timing_sidecar/tailer.hpp"
 
 namespace timing_sidecar {
-
-namespace {
-
-constexpr std::chrono::seconds kDashboardReadTimeout{10};
-
-}  // namespace
-
-// rocketmq-dashboard's topic list, polled every --sources.poll-interval. Every reply is a fresh
-// observation, so the next poll is what confirms a list the drop-ratio valve held back.
-class Sources::Dashboard {
- public:
-  Dashboard(const Config& config, Sidecar& sidecar, const Clock& clock, SourceHealth health)
-      : engine_(sidecar.engine()),
-        clock_(clock),
-        client_(require_base_url(config.topics_dashboard_url, "--topics.dashboard-url")),
-        reconciler_(sidecar.engine(), sidecar.metrics(), config.reconcile_max_drop_ratio,
-                    "dashboard"),
-        health_(std::move(health)),
-        loop_(
-            config.sources_poll_interval_ms, [this] { poll(); }, PeriodicTask::Start::kAtOnce,
-            [this] { client_.cancel(); }) {}
-
-  void set_poll_interval_ms(int64_t interval_ms) { loop_.set_interval_ms(interval_ms); }
-
- private:
-  void poll() {
-    const int64_t requested_at_ms = clock_.now_ms();
-    const HttpResult result =
-        client_.get("/topic/list.query?skipSysProcess=true", kDashboardReadTimeout);
-    if (result.failure == HttpFailure::kCancelled) return;
-    if (result.failure != HttpFailure::kNone) {
-      return health_.failed({std::string(failure_reason(result.failure)), result.error});
-    }
-    if (result.status != 200) {
-      return health_.failed(
-          {"http_status", "GET /topic/list.query answered " + std::to_string(result.status)});
-    }
-    auto parsed = parse_dashboard_topic_list(result.body, requested_at_ms);
-    if (auto* error = std::get_if<SourceError>(&parsed)) return health_.failed(*error);
-    ParsedTopics& topics = std::get<ParsedTopics>(parsed);
-    health_.skipped_invalid_names(topics.invalid_names);
-    apply_list(reconciler_, engine_, topics.list);
-    health_.succeeded(clock_);
-  }
-
-  Engine& engine_;
-  const Clock& clock_;
-  CancellableClient client_;
-  ListReconciler reconciler_;
-  SourceHealth health_;
-  PeriodicTask loop_;  // last: stopped before the state it polls goes away
-};
 
 Sources::Sources(const Config& config, Sidecar& sidecar, const Clock& clock,
                  std::function<void()> after_apply)
@@ -114,9 +63,14 @@ Sources::Sources(const Config& config, Sidecar& sidecar, const Clock& clock,
     topics_file_loop_ = polled(config, [file = topics_file_.get()] { file->poll(); });
   }
   if (!config.topics_dashboard_url.empty()) {
-    dashboard_ = std::make_unique<Dashboard>(
-        config, sidecar, clock_,
+    dashboard_api_ = std::make_unique<HttpDashboardApi>(
+        require_base_url(config.topics_dashboard_url, "--topics.dashboard-url"));
+    dashboard_ = std::make_unique<DashboardSource>(
+        config, sidecar, *dashboard_api_, clock_,
         SourceHealth(*metrics_, "dashboard", config.topics_dashboard_url, expect_first_state()));
+    dashboard_loop_ = std::make_unique<PeriodicTask>(
+        config.sources_poll_interval_ms, [source = dashboard_.get()] { source->poll(); },
+        PeriodicTask::Start::kAtOnce, [api = dashboard_api_.get()] { api->cancel(); });
   }
   if (!config.timer_metrics_file.empty()) {
     timer_metrics_ = std::make_unique<TimerMetricsFile>(
@@ -136,7 +90,7 @@ Sources::~Sources() = default;
 
 void Sources::set_poll_interval_ms(int64_t interval_ms) {
   if (topics_file_loop_) topics_file_loop_->set_interval_ms(interval_ms);
-  if (dashboard_) dashboard_->set_poll_interval_ms(interval_ms);
+  if (dashboard_loop_) dashboard_loop_->set_interval_ms(interval_ms);
   if (timer_metrics_loop_) timer_metrics_loop_->set_interval_ms(interval_ms);
   if (remoting_) remoting_->set_poll_interval_ms(interval_ms);
 }

@@ -1,7 +1,8 @@
 #pragma once
 
-// The broker's feed API as the tailer (tailer.hpp) sees it, without a transport: the HTTP client
-// implements it (http_client.hpp), tests fake it in memory. Replies keep HTTP's status codes
+// The broker's feed API as the tailer (tailer.hpp) sees it, and the dashboard's topic list as its
+// source does, without a transport: the HTTP client implements them (http_client.hpp), tests fake
+// them in memory. Replies keep HTTP's status codes
 // because they carry meaning (410: the history no longer reaches back).
 
 #include <chrono>
@@ -46,6 +47,17 @@ class BrokerApi {
   virtual HttpResult watch(int64_t after, std::chrono::seconds hold) = 0;
   // From another thread: interrupts a call in flight at once; every later call fails with
   // kCancelled.
+  virtual void cancel() = 0;
+};
+
+// rocketmq-dashboard's topic list (--topics.dashboard-url), likewise without a transport.
+class DashboardApi {
+ public:
+  virtual ~DashboardApi() = default;
+
+  // GET /topic/list.query?skipSysProcess=true.
+  virtual HttpResult topic_list() = 0;
+  // As BrokerApi::cancel.
   virtual void cancel() = 0;
 };
 

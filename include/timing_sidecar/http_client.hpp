@@ -72,4 +72,18 @@ class HttpBrokerApi final : public BrokerApi {
   CancellableClient client_;
 };
 
+// rocketmq-dashboard's topic list over HTTP (--topics.dashboard-url).
+class HttpDashboardApi final : public DashboardApi {
+ public:
+  static constexpr std::chrono::seconds kReadTimeout{10};
+
+  explicit HttpDashboardApi(const BaseUrl& url) : client_(url) {}
+
+  HttpResult topic_list() override;
+  void cancel() override { client_.cancel(); }
+
+ private:
+  CancellableClient client_;
+};
+
 }  // namespace timing_sidecar

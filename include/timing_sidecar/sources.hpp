@@ -29,6 +29,8 @@ class BrokerApi;
 class RemotingSource;
 class TopicsFile;
 class TimerMetricsFile;
+class DashboardApi;
+class DashboardSource;
 class PeriodicTask;
 struct SourceMetrics;
 
@@ -50,8 +52,6 @@ class Sources {
   void set_poll_interval_ms(int64_t interval_ms);
 
  private:
-  class Dashboard;
-
   // `poll` at once, then every --sources.poll-interval.
   static std::unique_ptr<PeriodicTask> polled(const Config& config, std::function<void()> poll);
   std::function<void()> expect_first_state();
@@ -64,7 +64,9 @@ class Sources {
   std::unique_ptr<Tailer> tailer_;  // after broker_api_: stopped before it goes away
   std::unique_ptr<TopicsFile> topics_file_;
   std::unique_ptr<PeriodicTask> topics_file_loop_;  // after topics_file_: stopped before it goes
-  std::unique_ptr<Dashboard> dashboard_;
+  std::unique_ptr<DashboardApi> dashboard_api_;
+  std::unique_ptr<DashboardSource> dashboard_;
+  std::unique_ptr<PeriodicTask> dashboard_loop_;  // after dashboard_ and its API, likewise
   std::unique_ptr<TimerMetricsFile> timer_metrics_;
   std::unique_ptr<PeriodicTask> timer_metrics_loop_;  // after timer_metrics_, likewise
   std::unique_ptr<RemotingSource> remoting_;
