@@ -52,39 +52,4 @@ void TimerDriver::run() {
   }
 }
 
-PeriodicTask::PeriodicTask(int64_t interval_ms, std::function<void()> task)
-    : interval_ms_(interval_ms), task_(std::move(task)), thread_([this] { run(); }) {}
-
-PeriodicTask::~PeriodicTask() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
-}
-
-void PeriodicTask::set_interval_ms(int64_t interval_ms) {
-  {
-    std::lock_guard lock(mutex_);
-    interval_ms_ = interval_ms;
-    rescheduled_ = true;
-  }
-  wake_.notify_all();
-}
-
-void PeriodicTask::run() {
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    rescheduled_ = false;
-    if (wake_.wait_for(lock, std::chrono::milliseconds(interval_ms_),
-                       [this] { return stopping_ || rescheduled_; })) {
-      continue;
-    }
-    lock.unlock();
-    task_();
-    lock.lock();
-  }
-}
-
 }  // namespace timing_sidecar

@@ -6,10 +6,10 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "poll_loop.hpp"
+#include "timing_sidecar/backoff.hpp"
+#include "timing_sidecar/periodic_task.hpp"
 #include "timing_sidecar/reconciler.hpp"
 #include "timing_sidecar/remoting_client.hpp"
-#include "timing_sidecar/tailer.hpp"
 
 namespace timing_sidecar {
 
@@ -108,7 +108,8 @@ class RemotingSource::Poller {
         health_(std::move(health)),
         backoff_(std::random_device{}()),
         loop_(
-            config.sources_poll_interval_ms, [this] { poll(); }, [this] { client_.cancel(); }) {}
+            config.sources_poll_interval_ms, [this] { poll(); }, PeriodicTask::Start::kAtOnce,
+            [this] { client_.cancel(); }) {}
 
   void set_poll_interval_ms(int64_t interval_ms) { loop_.set_interval_ms(interval_ms); }
 
@@ -187,7 +188,7 @@ class RemotingSource::Poller {
           {{"source", "remoting"}, {"error", error.message}});
     }
     health_.failed(error);
-    loop_.next_poll_in(backoff_.next());
+    loop_.next_run_in(backoff_.next());
   }
 
   Engine& engine_;
@@ -204,7 +205,7 @@ class RemotingSource::Poller {
   std::string counted_body_;
   std::vector<ListedTopic> counts_;
   std::set<std::string> logged_remarks_;
-  PollLoop loop_;  // last: stopped before the state it polls goes away
+  PeriodicTask loop_;  // last: stopped before the state it polls goes away
 };
 
 RemotingSource::RemotingSource(const Config& config, Sidecar& sidecar, const Clock& clock,

@@ -11,6 +11,7 @@
 #include "timing_sidecar/log.hpp"
 #include "timing_sidecar/signature.hpp"
 #include "timing_sidecar/web_pages.hpp"
+#include "timing_sidecar/webhook_gate.hpp"
 #include "timing_sidecar/worker_pool.hpp"
 
 namespace timing_sidecar {
@@ -194,35 +195,19 @@ void HttpServer::route_webhook() {
   // Runs before cpp-httplib reads the body: it enforces its payload limit only when a
   // Content-Length is given, and inflates compressed bodies without bound.
   auto refuse_unsafe_body = [this](const httplib::Request& req) -> std::optional<HttpReply> {
-    if (security_.webhook_secrets()->empty() && !is_loopback_host(req.remote_addr)) {
-      return sidecar_.reject("unauthorized", 403,
-                             "unsigned webhook requests are accepted from loopback only");
-    }
-    if (req.method != "POST") return std::nullopt;
-    if (req.has_header("Transfer-Encoding")) {
-      return sidecar_.reject("bad_encoding", 411,
-                             "chunked bodies are not accepted: send a Content-Length");
-    }
-    if (req.has_header("Content-Encoding") &&
-        req.get_header_value("Content-Encoding") != "identity") {
-      return sidecar_.reject("bad_encoding", 415,
-                             "Content-Encoding " + req.get_header_value("Content-Encoding") +
-                                 " is not accepted: send the JSON uncompressed");
-    }
-    if (!req.has_header("Content-Length")) {
-      return sidecar_.reject("bad_encoding", 411, "a Content-Length header is required");
-    }
-    const std::string length_text = req.get_header_value("Content-Length");
-    const std::optional<int64_t> length = parse_byte_size(length_text);
-    if (!length || length_text.find_first_not_of("0123456789") != std::string::npos) {
-      return sidecar_.reject("bad_encoding", 400, "Content-Length is not a number");
-    }
-    if (*length > config_.webhook_max_body_bytes) {
-      return sidecar_.reject("too_large", 413,
-                             "body of " + length_text + " bytes exceeds --webhook.max-body (" +
-                                 std::to_string(config_.webhook_max_body_bytes) + " bytes)");
-    }
-    return std::nullopt;
+    const auto header = [&req](const char* name) -> std::optional<std::string> {
+      if (!req.has_header(name)) return std::nullopt;
+      return req.get_header_value(name);
+    };
+    const std::optional<std::string> transfer_encoding = header("Transfer-Encoding");
+    const std::optional<std::string> content_encoding = header("Content-Encoding");
+    const std::optional<std::string> content_length = header("Content-Length");
+    const WebhookRequestHead head{req.method, req.remote_addr, transfer_encoding, content_encoding,
+                                  content_length};
+    const std::optional<WebhookRefusal> refusal = refuse_webhook_head(
+        head, !security_.webhook_secrets()->empty(), config_.webhook_max_body_bytes);
+    if (!refusal) return std::nullopt;
+    return sidecar_.reject(refusal->reason, refusal->status, refusal->message);
   };
   auto refuse = [](httplib::Response& res, const HttpReply& reply) {
     send(res, reply);

@@ -169,7 +169,8 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<Sources> sources;
   try {
-    sources = std::make_unique<Sources>(config, sidecar, [&timer_driver] { timer_driver.poke(); });
+    sources = std::make_unique<Sources>(config, sidecar, system_clock,
+                                        [&timer_driver] { timer_driver.poke(); });
   } catch (const std::invalid_argument& error) {
     log(LogLevel::kError, "cannot start", {{"error", error.what()}});
     return 1;

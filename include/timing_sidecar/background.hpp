@@ -1,7 +1,7 @@
 #pragma once
 
 // The sidecar's own threads: the timer driver that fires the scheduler's timers, and periodic
-// tasks such as the reconciliation sweep. Both stop promptly when asked.
+// tasks such as the reconciliation sweep (periodic_task.hpp). Both stop promptly when asked.
 
 #include <condition_variable>
 #include <cstdint>
@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "timing_sidecar/engine.hpp"
+#include "timing_sidecar/periodic_task.hpp"
 
 namespace timing_sidecar {
 
@@ -29,26 +30,6 @@ class TimerDriver {
   std::condition_variable wake_;
   bool poked_ = false;
   bool stopping_ = false;
-  std::thread thread_;
-};
-
-class PeriodicTask {
- public:
-  PeriodicTask(int64_t interval_ms, std::function<void()> task);
-  ~PeriodicTask();
-
-  // The next run comes `interval_ms` from now.
-  void set_interval_ms(int64_t interval_ms);
-
- private:
-  void run();
-
-  int64_t interval_ms_;
-  std::function<void()> task_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  bool rescheduled_ = false;
   std::thread thread_;
 };
 

@@ -28,7 +28,8 @@ class ListReconciler {
  public:
   // Each list is one input of the sidecar's input log, when it has one (Sidecar::input_log()).
   ListReconciler(Sidecar& sidecar, double max_drop_ratio, std::string source);
-  // An engine without a sidecar: lists are applied and never journaled (benchmarks, tests).
+  // An engine without a sidecar: lists are applied and never journaled. Benchmarks and tests
+  // only: a live source built with it would lose its lists at a restart.
   ListReconciler(Engine& engine, SelfMetrics& metrics, double max_drop_ratio, std::string source);
 
   // An empty list changes nothing: a broker that lost its topic table says nothing true.

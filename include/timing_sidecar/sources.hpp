@@ -25,16 +25,23 @@
 namespace timing_sidecar {
 
 class Tailer;
+class BrokerApi;
 class RemotingSource;
+class TopicsFile;
+class TimerMetricsFile;
+class DashboardApi;
+class DashboardSource;
+class PeriodicTask;
 struct SourceMetrics;
 
 class Sources {
  public:
   // Starts the sources the config asks for and marks the sidecar ready once each has delivered
   // its first state (at once when none is configured; a Sidecar starts not ready). `after_apply`
-  // runs after each batch of events the feed applied. Throws std::invalid_argument for a URL that
-  // cannot be used.
-  Sources(const Config& config, Sidecar& sidecar, std::function<void()> after_apply);
+  // runs after each batch of events the feed applied; `clock` (which must outlive the sources)
+  // stamps their lists and health. Throws std::invalid_argument for a URL that cannot be used.
+  Sources(const Config& config, Sidecar& sidecar, const Clock& clock,
+          std::function<void()> after_apply);
   // Stops every source promptly, interrupting requests in flight.
   ~Sources();
   Sources(const Sources&) = delete;
@@ -45,20 +52,23 @@ class Sources {
   void set_poll_interval_ms(int64_t interval_ms);
 
  private:
-  class TopicsFile;
-  class Dashboard;
-  class TimerMetricsFile;
-
+  // `poll` at once, then every --sources.poll-interval.
+  static std::unique_ptr<PeriodicTask> polled(const Config& config, std::function<void()> poll);
   std::function<void()> expect_first_state();
 
   Sidecar& sidecar_;
-  SystemClock clock_;
+  const Clock& clock_;
   std::unique_ptr<SourceMetrics> metrics_;
   std::atomic<int> awaiting_first_state_{0};
-  std::unique_ptr<Tailer> tailer_;
+  std::unique_ptr<BrokerApi> broker_api_;
+  std::unique_ptr<Tailer> tailer_;  // after broker_api_: stopped before it goes away
   std::unique_ptr<TopicsFile> topics_file_;
-  std::unique_ptr<Dashboard> dashboard_;
+  std::unique_ptr<PeriodicTask> topics_file_loop_;  // after topics_file_: stopped before it goes
+  std::unique_ptr<DashboardApi> dashboard_api_;
+  std::unique_ptr<DashboardSource> dashboard_;
+  std::unique_ptr<PeriodicTask> dashboard_loop_;  // after dashboard_ and its API, likewise
   std::unique_ptr<TimerMetricsFile> timer_metrics_;
+  std::unique_ptr<PeriodicTask> timer_metrics_loop_;  // after timer_metrics_, likewise
   std::unique_ptr<RemotingSource> remoting_;
 };
 

@@ -1,10 +1,14 @@
-#include "timing_sidecar/tailer.hpp"
+// The broker feed client without sockets and without sleeping: FeedStateMachine driven one step
+// at a time through an in-memory BrokerApi and a ManualClock; the Tailer's own thread only where
+// what is tested is the thread (stopping it). The HTTP client itself is tested on loopback in
+// tests/integration/http_client_test.cpp, its pure parts in broker_feed_test.cpp.
 
-#include <httplib.h>
+#include "timing_sidecar/tailer.hpp"
 
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <string>
@@ -12,21 +16,17 @@
 #include <vector>
 
 #include "support/metrics_text.hpp"
-#include "support/ports.hpp"
 
 using namespace timing_sidecar;
 using namespace std::chrono_literals;
 
 namespace {
 
-int64_t now_ms() {
-  return SystemClock().now_ms();
-}
+// A fixed instant: the ManualClock's start, and what events' deliverAtMs are placed after.
+constexpr int64_t kStartMs = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
 
-EventLimits limits_now() {
-  EventLimits limits;
-  limits.now_ms = now_ms();
-  return limits;
+int64_t now_ms() {
+  return kStartMs;
 }
 
 std::string created(const std::string& topic, int64_t revision) {
@@ -47,103 +47,125 @@ std::string batch(int64_t revision, const std::vector<std::string>& events) {
   return body + "]}";
 }
 
-template <typename Condition>
-bool eventually(Condition condition, std::chrono::milliseconds timeout = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
+HttpResult reply(int status, std::string body) {
+  HttpResult result;
+  result.status = status;
+  result.body = std::move(body);
+  return result;
 }
 
-// A broker API on loopback that answers GET /v1/events from a script keyed by `after` and holds
-// every other poll for its timeout, as a broker with nothing new does.
-class FakeBroker {
- public:
-  struct Reply {
-    int status = 200;
-    std::string body;
-  };
+HttpResult failure(HttpFailure kind) {
+  HttpResult result;
+  result.failure = kind;
+  result.error = "injected";
+  return result;
+}
 
-  FakeBroker() {
-    server_.Get("/v1/events", [this](const httplib::Request& req, httplib::Response& res) {
-      const int64_t after = std::stoll(req.get_param_value("after"));
-      const int64_t hold_seconds = std::stoll(req.get_param_value("timeout"));
-      std::unique_lock lock(mutex_);
-      afters_.push_back(after);
-      changed_.notify_all();
-      if (auto it = events_.find(after); it != events_.end()) {
-        res.status = it->second.status;
-        res.set_content(it->second.body, "application/json");
-        return;
-      }
-      changed_.wait_for(lock, std::chrono::seconds(hold_seconds), [this] { return stopping_; });
-      res.set_content(batch(after, {}), "application/json");
-    });
-    server_.Get("/v1/topics", [this](const httplib::Request&, httplib::Response& res) {
-      std::lock_guard lock(mutex_);
-      ++lists_;
-      res.set_content(topics_, "application/json");
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
+// The broker's feed API in memory. A watch after a revision gets the replies scripted for it, in
+// order, the last one again and again; with none scripted, an empty batch at that revision, as a
+// broker with nothing new answers once the hold is over (at once, unless holding() is set: then it
+// waits out the hold for real, interrupted by cancel()). Lists answer likewise from their script.
+class FakeBrokerApi final : public BrokerApi {
+ public:
+  void on_events(int64_t after, HttpResult result) {
+    std::lock_guard lock(mutex_);
+    events_[after].push_back(std::move(result));
+  }
+  void on_list(HttpResult result) {
+    std::lock_guard lock(mutex_);
+    lists_script_.push_back(std::move(result));
+  }
+  void holding(bool hold) {
+    std::lock_guard lock(mutex_);
+    holding_ = hold;
   }
 
-  ~FakeBroker() {
+  HttpResult list() override {
+    std::lock_guard lock(mutex_);
+    if (cancelled_) return failure(HttpFailure::kCancelled);
+    ++lists_;
+    return next(lists_script_, [] { return reply(200, R"({"revision":0,"topics":[]})"); });
+  }
+
+  HttpResult watch(int64_t after, std::chrono::seconds hold) override {
+    std::unique_lock lock(mutex_);
+    if (cancelled_) return failure(HttpFailure::kCancelled);
+    afters_.push_back(after);
+    holds_.push_back(hold.count());
+    changed_.notify_all();
+    if (auto it = events_.find(after); it != events_.end()) {
+      return next(it->second, [] { return HttpResult(); });
+    }
+    if (holding_ && changed_.wait_for(lock, hold, [this] { return cancelled_; })) {
+      return failure(HttpFailure::kCancelled);
+    }
+    return reply(200, batch(after, {}));
+  }
+
+  void cancel() override {
     {
       std::lock_guard lock(mutex_);
-      stopping_ = true;
+      cancelled_ = true;
     }
     changed_.notify_all();
-    server_.stop();
-    thread_.join();
   }
 
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
-  void on_events(int64_t after, Reply reply) {
-    std::lock_guard lock(mutex_);
-    events_[after] = std::move(reply);
-  }
-  void set_topics(std::string body) {
-    std::lock_guard lock(mutex_);
-    topics_ = std::move(body);
-  }
   std::vector<int64_t> afters() {
     std::lock_guard lock(mutex_);
     return afters_;
+  }
+  std::vector<int64_t> holds() {
+    std::lock_guard lock(mutex_);
+    return holds_;
   }
   int lists() {
     std::lock_guard lock(mutex_);
     return lists_;
   }
+  // Until `count` watches have been asked for, at most `timeout`.
+  bool wait_for_watches(size_t count, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return afters_.size() >= count; });
+  }
 
  private:
-  httplib::Server server_;
-  std::thread thread_;
-  int port_ = 0;
+  template <typename Default>
+  static HttpResult next(std::deque<HttpResult>& script, Default fallback) {
+    if (script.empty()) return fallback();
+    HttpResult result = script.front();
+    if (script.size() > 1) script.pop_front();
+    return result;
+  }
+
   std::mutex mutex_;
   std::condition_variable changed_;
-  bool stopping_ = false;
-  std::map<int64_t, Reply> events_;
-  std::string topics_ = R"({"revision":0,"topics":[]})";
+  std::map<int64_t, std::deque<HttpResult>> events_;
+  std::deque<HttpResult> lists_script_;
+  bool holding_ = false;
+  bool cancelled_ = false;
   std::vector<int64_t> afters_;
+  std::vector<int64_t> holds_;
   int lists_ = 0;
 };
 
-struct TailedSidecar {
-  explicit TailedSidecar(const FakeBroker& broker)
-      : config([&broker] {
-          Config c;
-          c.broker_url = broker.url();
-          return c;
-        }()),
-        sidecar(config, clock) {}
+constexpr uint64_t kSeed = 5;
 
-  std::unique_ptr<Tailer> start() {
-    return std::make_unique<Tailer>(
-        config, sidecar, clock, [] {}, [this] { ++ready_calls; });
+struct TailedSidecar {
+  explicit TailedSidecar(Config base = Config())
+      : config([&base] {
+          base.broker_url = "http://broker.test";
+          return base;
+        }()),
+        sidecar(config, clock),
+        machine(
+            config, sidecar, broker, clock, [this] { ++applied_batches; },
+            [this] { ++ready_calls; }, kSeed) {}
+
+  // Steps until `condition` holds, at most `steps` times; the delays asked for, in order.
+  template <typename Condition>
+  bool step_until(Condition condition, int steps = 20) {
+    for (int i = 0; i < steps && !condition(); ++i) delays.push_back(machine.step().count());
+    return condition();
   }
 
   uint32_t pending(const std::string& topic) {
@@ -158,212 +180,259 @@ struct TailedSidecar {
   }
 
   Config config;
-  SystemClock clock;
+  ManualClock clock{kStartMs};
+  FakeBrokerApi broker;
   Sidecar sidecar;
-  std::atomic<int> ready_calls{0};
+  int ready_calls = 0;
+  int applied_batches = 0;
+  FeedStateMachine machine;
+  std::vector<int64_t> delays;
 };
+
+std::string errors(const std::string& reason) {
+  return R"(timing_sidecar_feed_errors_total{reason=")" + reason + R"("})";
+}
+std::string relists(const std::string& cause) {
+  return R"(timing_sidecar_feed_relists_total{cause=")" + cause + R"("})";
+}
 
 }  // namespace
 
-TEST_CASE("base URLs are split for httplib") {
-  auto url = parse_base_url("http://127.0.0.1:10912");
-  REQUIRE(url);
-  CHECK(url->scheme_host_port == "http://127.0.0.1:10912");
-  CHECK(url->path_prefix.empty());
-  url = parse_base_url("https://dashboard.example:8443/rocketmq/");
-  REQUIRE(url);
-  CHECK(url->scheme_host_port == "https://dashboard.example:8443");
-  CHECK(url->path_prefix == "/rocketmq");
-  for (const char* bad : {"", "127.0.0.1:10912", "ftp://host", "http://", "http:///path",
-                          "http://user@host", "http://host/path?query", "http://host#frag"}) {
-    INFO(bad);
-    CHECK_FALSE(parse_base_url(bad));
-  }
-  CHECK_THROWS_WITH(require_base_url("nope", "--broker.url"),
-                    Catch::Contains("--broker.url must be http(s)://HOST:PORT"));
-}
-
-TEST_CASE("backoff draws under a ceiling that doubles from 100 ms to 30 s and resets") {
-  Backoff backoff(42);
-  std::vector<int64_t> ceilings;
-  for (int failure = 0; failure < 12; ++failure) {
-    const auto ceiling = backoff.ceiling();
-    ceilings.push_back(ceiling.count());
-    const auto delay = backoff.next();
-    CHECK(delay >= 0ms);
-    CHECK(delay <= ceiling);
-  }
-  CHECK(ceilings == std::vector<int64_t>{100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 30000,
-                                         30000, 30000});
-  backoff.reset();
-  CHECK(backoff.ceiling() == 100ms);
-}
-
-TEST_CASE("backoff is jittered over the whole range") {
-  Backoff backoff(7);
-  int64_t smallest = INT64_MAX;
-  int64_t largest = 0;
-  for (int draw = 0; draw < 200; ++draw) {
-    backoff.reset();
-    for (int failure = 0; failure < 10; ++failure) backoff.next();
-    const int64_t delay = backoff.next().count();
-    smallest = std::min(smallest, delay);
-    largest = std::max(largest, delay);
-  }
-  CHECK(smallest < 3'000);
-  CHECK(largest > 27'000);
-}
-
-TEST_CASE("feed replies are read with their revision") {
-  auto parsed = parse_feed_reply(batch(9, {created("T", 8), enqueued("T", "m1", 9)}), limits_now());
-  REQUIRE(std::holds_alternative<FeedReply>(parsed));
-  const FeedReply& reply = std::get<FeedReply>(parsed);
-  CHECK(reply.revision == 9);
-  REQUIRE(reply.events.size() == 2);
-  CHECK(reply.events[1].type == EventType::kTimerEnqueued);
-  CHECK(reply.events[1].revision == 9);
-
-  parsed = parse_feed_reply(R"({"revision":4,"events":[],"more":{"x":[1,2]}})", limits_now());
-  REQUIRE(std::holds_alternative<FeedReply>(parsed));
-  CHECK(std::get<FeedReply>(parsed).events.empty());
-}
-
-TEST_CASE("feed replies that are not replies are malformed") {
-  for (const std::string& body :
-       {std::string(R"({"revision":12,"events":[{"type":"timer.enq)"),
-        std::string("<html><body><h1>502 Bad Gateway</h1></body></html>\n"),
-        std::string("\x00\xff\xfe{\x01garbage", 12), std::string(R"({"events":[]})"),
-        std::string(R"({"revision":-1,"events":[]})"),
-        std::string(R"({"revision":"5","events":[]})"), std::string(R"({"revision":5})"),
-        std::string(R"({"revision":5,"events":{}})"),
-        std::string(R"([{"type":"topic.created","topic":"T"}])"),
-        std::string(R"({"revision":5,"events":[{"type":"topic.created","topic":"T"}]})")}) {
-    INFO(body);
-    auto parsed = parse_feed_reply(body, limits_now());
-    REQUIRE(std::holds_alternative<SourceError>(parsed));
-    CHECK(std::get<SourceError>(parsed).reason == "malformed");
-  }
-}
-
-TEST_CASE("feed replies with an event parse_events refuses are invalid_event") {
-  auto parsed =
-      parse_feed_reply(batch(3, {created("T", 2), enqueued("T", "m", 3, 1000)}), limits_now());
-  REQUIRE(std::holds_alternative<SourceError>(parsed));
-  const SourceError& error = std::get<SourceError>(parsed);
-  CHECK(error.reason == "invalid_event");
-  CHECK(error.message.find("events[1].deliverAtMs") != std::string::npos);
-}
-
-TEST_CASE("the broker's topic list gives revision, counts and no system topics") {
-  auto parsed = parse_broker_topics(
-      R"({"revision":17,"topics":[{"name":"A","messageType":"DELAY","timing":3},)"
-      R"({"name":"B","messageType":"NORMAL"},{"name":"C","timing":null},)"
-      R"({"name":"rmq_sys_wheel_timer","timing":9},{"name":"bad name","timing":1}]})",
-      1234);
-  REQUIRE(std::holds_alternative<ParsedTopics>(parsed));
-  const ParsedTopics& topics = std::get<ParsedTopics>(parsed);
-  CHECK(topics.list.stamp.revision == 17);
-  CHECK(topics.list.stamp.requested_at_ms == 1234);
-  CHECK(topics.invalid_names == 1);
-  REQUIRE(topics.list.topics.size() == 3);
-  CHECK(topics.list.topics[0].name == "A");
-  CHECK(topics.list.topics[0].timing == 3);
-  CHECK_FALSE(topics.list.topics[1].timing);
-  CHECK_FALSE(topics.list.topics[2].timing);
-
-  for (const char* body : {"", R"({"topics":[]})", R"({"revision":1,"topics":{}})",
-                           R"({"revision":1,"topics":[{"timing":1}]})",
-                           R"({"revision":1,"topics":[{"name":"A","timing":-1}]})"}) {
-    INFO(body);
-    auto refused = parse_broker_topics(body, 0);
-    REQUIRE(std::holds_alternative<SourceError>(refused));
-    CHECK(std::get<SourceError>(refused).reason == "malformed");
-  }
-}
-
 TEST_CASE("a replay from revision 0 that catches up makes the tailer ready") {
-  FakeBroker broker;
-  broker.on_events(0, {200, batch(3, {created("A", 1), enqueued("A", "a1", 2),
-                                      enqueued("rmq_sys_wheel_timer", "s", 3)})});
-  TailedSidecar tailed(broker);
-  auto tailer = tailed.start();
-  REQUIRE(eventually([&] { return tailed.ready_calls.load() == 1; }));
+  TailedSidecar tailed;
+  tailed.broker.on_events(0, reply(200, batch(3, {created("A", 1), enqueued("A", "a1", 2),
+                                                  enqueued("rmq_sys_wheel_timer", "s", 3)})));
+  CHECK(tailed.machine.step() == 0ms);
+  CHECK(tailed.ready_calls == 1);
+  CHECK(tailed.applied_batches == 1);
   CHECK(tailed.pending("A") == 1);
   CHECK(tailed.pending("rmq_sys_wheel_timer") == UINT32_MAX);
-  REQUIRE(eventually([&] { return broker.afters().size() >= 2; }));
-  CHECK(broker.afters()[1] == 3);
-  CHECK(broker.lists() == 0);
+  CHECK(tailed.machine.step() == 0ms);
+  CHECK(tailed.broker.afters() == std::vector<int64_t>{0, 3});
+  // Catching up, the broker answers at once; caught up, it holds the poll (--broker.poll-timeout).
+  CHECK(tailed.broker.holds() == std::vector<int64_t>{0, 30});
+  CHECK(tailed.broker.lists() == 0);
+  CHECK(tailed.ready_calls == 1);
   CHECK(tailed.metric("timing_sidecar_feed_up") == 1);
   CHECK(tailed.metric("timing_sidecar_feed_revision") == 3);
   CHECK(tailed.metric(R"(timing_sidecar_events_ignored_total{reason="system_topic"})") == 1);
 }
 
+TEST_CASE("a reply cut short of the broker's revision is followed by a poll without hold") {
+  TailedSidecar tailed;
+  tailed.broker.on_events(0, reply(200, batch(9, {created("A", 1), enqueued("A", "a1", 2)})));
+  tailed.broker.on_events(2, reply(200, batch(9, {enqueued("A", "a2", 9)})));
+  REQUIRE(tailed.step_until([&] { return tailed.broker.afters().size() == 3; }));
+  CHECK(tailed.broker.afters() == std::vector<int64_t>{0, 2, 9});
+  CHECK(tailed.broker.holds() == std::vector<int64_t>{0, 0, 30});
+  CHECK(tailed.ready_calls == 1);  // only once caught up
+  CHECK(tailed.pending("A") == 2);
+}
+
 TEST_CASE("an invalid event is asked for again, then the tailer lists and goes on") {
-  FakeBroker broker;
-  broker.on_events(0, {200, batch(2, {created("T", 1), enqueued("T", "m", 2, 1000)})});
-  broker.set_topics(R"({"revision":7,"topics":[{"name":"T","timing":2}]})");
-  TailedSidecar tailed(broker);
-  auto tailer = tailed.start();
-  REQUIRE(eventually([&] {
-    const auto afters = broker.afters();
+  TailedSidecar tailed;
+  tailed.broker.on_events(0, reply(200, batch(2, {created("T", 1), enqueued("T", "m", 2, 1000)})));
+  tailed.broker.on_list(reply(200, R"({"revision":7,"topics":[{"name":"T","timing":2}]})"));
+  REQUIRE(tailed.step_until([&] {
+    const auto afters = tailed.broker.afters();
     return !afters.empty() && afters.back() == 7;
   }));
-  const std::vector<int64_t> afters = broker.afters();
-  CHECK(std::count(afters.begin(), afters.end(), 0) == Tailer::kInvalidBatchAttempts);
-  CHECK(broker.lists() == 1);
-  CHECK(tailed.ready_calls.load() == 1);
+  std::vector<int64_t> asked(Tailer::kInvalidBatchAttempts, 0);
+  asked.push_back(7);
+  CHECK(tailed.broker.afters() == asked);
+  // Backed off between the attempts, under the ceilings 100 and 200 ms; none after the relist.
+  Backoff reference(kSeed);
+  std::vector<int64_t> expected;
+  for (int attempt = 1; attempt < Tailer::kInvalidBatchAttempts; ++attempt) {
+    expected.push_back(reference.next().count());
+  }
+  expected.insert(expected.end(), {0, 0, 0});  // the last attempt, the list, the poll after it
+  CHECK(tailed.delays == expected);
+  CHECK(tailed.broker.lists() == 1);
+  CHECK(tailed.ready_calls == 1);
   CHECK(tailed.pending("T") == 2);  // the broker's count, adopted after the gap
-  CHECK(tailed.metric(R"(timing_sidecar_feed_errors_total{reason="invalid_event"})") ==
-        Tailer::kInvalidBatchAttempts);
-  CHECK(tailed.metric(R"(timing_sidecar_feed_relists_total{cause="invalid_event"})") == 1);
+  CHECK(tailed.metric(errors("invalid_event")) == Tailer::kInvalidBatchAttempts);
+  CHECK(tailed.metric(relists("invalid_event")) == 1);
   CHECK(tailed.metric("timing_sidecar_feed_up") == 1);
 }
 
 TEST_CASE("after the broker restarts with a fresh counter, its events still apply") {
-  FakeBroker broker;
-  broker.on_events(0,
-                   {200, batch(50, {created("A", 1), created("B", 40), enqueued("B", "b1", 50)})});
-  broker.on_events(50, {410, R"({"error":"after=50 is ahead of the broker's revision 2"})"});
-  broker.set_topics(R"({"revision":2,"topics":[{"name":"A","timing":0},{"name":"B","timing":1}]})");
-  broker.on_events(2, {200, batch(4, {enqueued("B", "b2", 3), created("C", 4)})});
-  TailedSidecar tailed(broker);
-  auto tailer = tailed.start();
-  REQUIRE(eventually([&] {
-    const auto afters = broker.afters();
+  TailedSidecar tailed;
+  tailed.broker.on_events(
+      0, reply(200, batch(50, {created("A", 1), created("B", 40), enqueued("B", "b1", 50)})));
+  tailed.broker.on_events(
+      50, reply(410, R"({"error":"after=50 is ahead of the broker's revision 2"})"));
+  tailed.broker.on_list(
+      reply(200, R"({"revision":2,"topics":[{"name":"A","timing":0},{"name":"B","timing":1}]})"));
+  tailed.broker.on_events(2, reply(200, batch(4, {enqueued("B", "b2", 3), created("C", 4)})));
+  REQUIRE(tailed.step_until([&] {
+    const auto afters = tailed.broker.afters();
     return !afters.empty() && afters.back() == 4;
   }));
+  CHECK(tailed.broker.afters() == std::vector<int64_t>{0, 50, 2, 4});
+  CHECK(tailed.broker.lists() == 1);
   // Revision 3 is below B's creation at 40 under the old counter: without the shift it would be
   // taken for an event of an earlier life of B and ignored.
   CHECK(tailed.pending("B") == 2);
   CHECK(tailed.pending("C") == 0);
-  CHECK(tailed.metric(R"(timing_sidecar_feed_relists_total{cause="gone"})") == 1);
+  CHECK(tailed.metric(relists("gone")) == 1);
+  CHECK(tailed.metric(R"(timing_sidecar_events_ignored_total{reason="stale_revision"})") == 0);
+  CHECK(tailed.metric("timing_sidecar_feed_revision") == 4);
+  // A 410 is an answer, not a failure: no backoff.
+  CHECK(tailed.delays == std::vector<int64_t>{0, 0, 0, 0, 0});
+}
+
+TEST_CASE("a poll whose revision went backwards is a gap: listed, then the feed goes on") {
+  TailedSidecar tailed;
+  tailed.broker.on_events(0, reply(200, batch(50, {created("A", 40), enqueued("A", "a1", 50)})));
+  tailed.broker.on_events(50, reply(200, batch(3, {})));  // restarted, its counter at 3
+  tailed.broker.on_list(reply(200, R"({"revision":3,"topics":[{"name":"A","timing":1}]})"));
+  tailed.broker.on_events(3, reply(200, batch(4, {enqueued("A", "a2", 4)})));
+  REQUIRE(tailed.step_until([&] {
+    const auto afters = tailed.broker.afters();
+    return !afters.empty() && afters.back() == 4;
+  }));
+  CHECK(tailed.broker.afters() == std::vector<int64_t>{0, 50, 3, 4});
+  CHECK(tailed.broker.lists() == 1);
+  CHECK(tailed.metric(errors("revision_backwards")) == 1);
+  CHECK(tailed.metric(relists("revision_backwards")) == 1);
+  CHECK(tailed.pending("A") == 2);
   CHECK(tailed.metric(R"(timing_sidecar_events_ignored_total{reason="stale_revision"})") == 0);
 }
 
+TEST_CASE("a periodic resync lists after --broker.resync-interval, and caps the poll's hold") {
+  Config config;
+  config.broker_resync_interval_ms = 5'000;
+  TailedSidecar tailed(config);
+  tailed.broker.on_events(0, reply(200, batch(1, {created("A", 1), created("B", 1)})));
+  tailed.broker.on_list(reply(200, R"({"revision":1,"topics":[{"name":"A"}]})"));
+  CHECK(tailed.machine.step() == 0ms);
+  CHECK(tailed.machine.step() == 0ms);
+  tailed.clock.advance(2'000);
+  CHECK(tailed.machine.step() == 0ms);
+  CHECK(tailed.broker.holds() == std::vector<int64_t>{0, 5, 3});  // never past the next resync
+  CHECK(tailed.broker.lists() == 0);
+  tailed.clock.advance(2'999);
+  CHECK(tailed.machine.step() == 0ms);
+  CHECK(tailed.broker.lists() == 0);
+  CHECK(tailed.broker.holds().back() == 1);  // whole seconds, at least one
+  tailed.clock.advance(1);
+  CHECK(tailed.machine.step() == 0ms);
+  CHECK(tailed.broker.lists() == 1);
+  CHECK(tailed.metric(relists("resync")) == 1);
+  CHECK(tailed.pending("B") == UINT32_MAX);  // a deletion the feed never showed
+  CHECK(tailed.pending("A") == 0);
+  // The feed goes on from where it was: a resync is no gap.
+  CHECK(tailed.machine.step() == 0ms);
+  CHECK(tailed.broker.afters().back() == 1);
+  CHECK(tailed.broker.holds().back() == 5);
+}
+
+TEST_CASE("failed requests back off on the full-jitter schedule, reset by a success") {
+  TailedSidecar tailed;
+  // Twelve failures of every kind the transport reports, then an answer, then one more failure.
+  const HttpFailure kinds[] = {HttpFailure::kConnect, HttpFailure::kTimeout,
+                               HttpFailure::kConnectionLost};
+  for (int i = 0; i < 12; ++i) tailed.broker.on_events(0, failure(kinds[i % 3]));
+  tailed.broker.on_events(0, reply(200, batch(1, {created("A", 1)})));
+  tailed.broker.on_events(1, failure(HttpFailure::kTimeout));
+  Backoff reference(kSeed);
+  Backoff bounds(kSeed);
+  for (int i = 0; i < 12; ++i) {
+    const auto ceiling = bounds.ceiling();
+    bounds.next();
+    const auto delay = tailed.machine.step();
+    CHECK(delay == reference.next());
+    CHECK(delay <= ceiling);
+  }
+  CHECK(bounds.ceiling() == 30'000ms);
+  CHECK(tailed.metric("timing_sidecar_feed_up") == 0);
+  CHECK(tailed.metric(errors("connect")) == 4);
+  CHECK(tailed.metric(errors("timeout")) == 4);
+  CHECK(tailed.metric(errors("connection_lost")) == 4);
+  CHECK(tailed.ready_calls == 0);
+
+  CHECK(tailed.machine.step() == 0ms);
+  CHECK(tailed.metric("timing_sidecar_feed_up") == 1);
+  CHECK(tailed.ready_calls == 1);
+  reference.reset();
+  const auto delay = tailed.machine.step();
+  CHECK(delay == reference.next());
+  CHECK(delay <= 100ms);
+  CHECK(tailed.metric("timing_sidecar_feed_up") == 0);
+  CHECK(tailed.metric(errors("timeout")) == 5);
+}
+
+TEST_CASE("garbage and error statuses from the broker change nothing and are retried") {
+  TailedSidecar tailed;
+  tailed.broker.on_events(0, reply(200, batch(2, {created("A", 1), enqueued("A", "a1", 2)})));
+  tailed.broker.on_events(2, reply(200, std::string("\x00\xff\xfe{\x01garbage", 12)));
+  tailed.broker.on_events(2, reply(200, "<html><body><h1>502 Bad Gateway</h1></body></html>"));
+  tailed.broker.on_events(2, reply(503, "busy"));
+  tailed.broker.on_events(2, reply(200, batch(3, {enqueued("A", "a2", 3)})));
+  REQUIRE(tailed.step_until([&] {
+    const auto afters = tailed.broker.afters();
+    return !afters.empty() && afters.back() == 3;
+  }));
+  CHECK(tailed.broker.afters() == std::vector<int64_t>{0, 2, 2, 2, 2, 3});
+  CHECK(tailed.metric(errors("malformed")) == 2);
+  CHECK(tailed.metric(errors("http_status")) == 1);
+  CHECK(tailed.broker.lists() == 0);
+  CHECK(tailed.pending("A") == 2);
+  CHECK(tailed.metric("timing_sidecar_feed_up") == 1);
+  CHECK(tailed.metric("timing_sidecar_feed_revision") == 3);
+  Backoff reference(kSeed);
+  std::vector<int64_t> expected = {0};
+  for (int i = 0; i < 3; ++i) expected.push_back(reference.next().count());
+  expected.insert(expected.end(), {0, 0});  // the batch at 3, the poll after it
+  CHECK(tailed.delays == expected);
+}
+
+TEST_CASE("a list that fails is retried with backoff before the feed goes on") {
+  TailedSidecar tailed;
+  tailed.broker.on_events(0, reply(410, "gone"));
+  tailed.broker.on_list(failure(HttpFailure::kTimeout));
+  tailed.broker.on_list(reply(500, "oops"));
+  tailed.broker.on_list(reply(200, R"({"topics":[]})"));
+  tailed.broker.on_list(reply(200, R"({"revision":6,"topics":[{"name":"A","timing":4}]})"));
+  REQUIRE(tailed.step_until([&] { return tailed.ready_calls == 1; }));
+  CHECK(tailed.broker.lists() == 4);
+  CHECK(tailed.metric(errors("timeout")) == 1);
+  CHECK(tailed.metric(errors("http_status")) == 1);
+  CHECK(tailed.metric(errors("malformed")) == 1);
+  CHECK(tailed.metric(relists("gone")) == 1);
+  CHECK(tailed.pending("A") == 4);
+  CHECK(tailed.machine.step() == 0ms);
+  CHECK(tailed.broker.afters() == std::vector<int64_t>{0, 6});
+}
+
 TEST_CASE("destroying the tailer interrupts a held long-poll at once") {
-  FakeBroker broker;
-  broker.on_events(0, {200, batch(1, {created("A", 1)})});
-  TailedSidecar tailed(broker);
-  auto tailer = tailed.start();
+  Config config;
+  config.broker_url = "http://broker.test";
+  ManualClock clock(kStartMs);
+  Sidecar sidecar(config, clock);
+  FakeBrokerApi broker;
+  broker.on_events(0, reply(200, batch(1, {created("A", 1)})));
+  broker.holding(true);
+  auto tailer = std::make_unique<Tailer>(
+      config, sidecar, broker, clock, [] {}, [] {});
   // The second poll is caught up: the broker holds it for the whole --broker.poll-timeout.
-  REQUIRE(eventually([&] { return broker.afters().size() == 2; }));
+  REQUIRE(broker.wait_for_watches(2, 5s));
   const auto started = std::chrono::steady_clock::now();
   tailer.reset();
   CHECK(std::chrono::steady_clock::now() - started < 1s);
+  CHECK(broker.afters() == std::vector<int64_t>{0, 1});
+  CHECK(broker.holds().back() == 30);
 }
 
 TEST_CASE("a broker that cannot be reached leaves the feed down and the sidecar not ready") {
-  Config config;
-  config.broker_url = "http://127.0.0.1:" + std::to_string(test_support::unused_loopback_port());
-  SystemClock clock;
-  Sidecar sidecar(config, clock);
-  std::atomic<int> ready_calls{0};
-  auto tailer = std::make_unique<Tailer>(
-      config, sidecar, clock, [] {}, [&] { ++ready_calls; });
-  REQUIRE(eventually([&] {
-    return testing::parse_exposition(sidecar.scrape())
-               .value(R"(timing_sidecar_feed_errors_total{reason="connect"})") >= 2;
-  }));
-  CHECK(testing::parse_exposition(sidecar.scrape()).value("timing_sidecar_feed_up") == 0);
-  CHECK(ready_calls.load() == 0);
+  TailedSidecar tailed;
+  tailed.broker.on_events(0, failure(HttpFailure::kConnect));
+  Backoff reference(kSeed);
+  CHECK(tailed.machine.step() == reference.next());
+  CHECK(tailed.machine.step() == reference.next());
+  CHECK(tailed.metric(errors("connect")) == 2);
+  CHECK(tailed.metric("timing_sidecar_feed_up") == 0);
+  CHECK(tailed.ready_calls == 0);
+  CHECK(tailed.broker.lists() == 0);
 }
