@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "timing_sidecar/defaults.hpp"
+#include "timing_sidecar/duration.hpp"
 #include "timing_sidecar/log.hpp"
 
 namespace timing_sidecar {
@@ -69,10 +70,6 @@ struct ConfigExit {
 };
 
 std::variant<Config, ConfigExit> parse_config(int argc, const char* const* argv);
-
-// "500ms", "30s", "5m", "1h30m", "3d", "1w": Prometheus's duration syntax. nullopt if malformed.
-std::optional<int64_t> parse_duration_ms(std::string_view text);
-std::string format_duration(int64_t ms);
 
 // "1048576", "512KiB", "1MiB", "1GiB". nullopt if malformed.
 std::optional<int64_t> parse_byte_size(std::string_view text);

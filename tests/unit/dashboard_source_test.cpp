@@ -1,7 +1,7 @@
 // rocketmq-dashboard's topic list as a source, one poll() at a time on an in-memory DashboardApi
 // and a ManualClock: no socket, no sleep. End to end in tests/integration/feed_test.cpp.
 
-#include "../../src/dashboard_source.hpp"
+#include "dashboard_source.hpp"
 
 #include <catch2/catch.hpp>
 #include <deque>

@@ -2,7 +2,7 @@
 // and a ManualClock: no thread, no sleep. End to end (the sidecar's threads, RocketMQ's way of
 // rewriting the files) in tests/integration/feed_test.cpp.
 
-#include "../../src/file_sources.hpp"
+#include "file_sources.hpp"
 
 #include <catch2/catch.hpp>
 #include <filesystem>

@@ -126,11 +126,7 @@ bool FeedStateMachine::poll() {
     return fail("http_status", "GET /v1/events answered " + std::to_string(result.status) + ": " +
                                    excerpt(result.body));
   }
-  EventLimits limits;
-  limits.now_ms = clock_.now_ms();
-  limits.max_delay_ms = config_.timer_max_delay_ms;
-  limits.clock_slack_ms = config_.timer_precision_ms;
-  auto parsed = parse_feed_reply(result.body, limits);
+  auto parsed = parse_feed_reply(result.body, event_limits(config_, clock_.now_ms()));
   if (auto* error = std::get_if<SourceError>(&parsed)) {
     if (error->reason == "invalid_event") return reject_batch(error->message);
     return fail(error->reason, error->message);
