@@ -25,7 +25,7 @@ SIZE = re.compile(r"^\d+(?:B|KiB|MiB|GiB)?$")
 ADDRESS = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):(\d{1,5})$")
 URL = re.compile(r"^https?://[^\s/]+(?:/\S*)?$")
 
-# flag (without dashes) -> type; as `timing-sidecar --help` lists them (src/config.cpp);
+# flag (without dashes) -> type; as `timing-sidecar --help` lists them (src/config/config.cpp);
 # tests/scripts/config_checker_flags.sh fails when the two lists differ
 FLAGS = {
     "web.listen-address": "address",

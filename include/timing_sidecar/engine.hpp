@@ -164,7 +164,7 @@ class Engine {
   EngineStats stats() const;
   const EngineConfig& config() const { return config_; }
 
-  // The engine as a snapshot's records (src/engine_snapshot.cpp): the engine-wide state first
+  // The engine as a snapshot's records (src/model/engine_snapshot.cpp): the engine-wide state first
   // (the caller holds list_mutex()), then every shard, each under its lock, headed by `position`:
   // what the caller knows of the inputs the shard reflects. The caller keeps inputs out while a
   // shard is written.
