@@ -470,7 +470,7 @@ ReconcileRound run_reconcile_round(const std::vector<std::string>& names,
   list.topics.reserve(listed.size());
   for (const std::string& name : listed) list.topics.push_back({name, std::nullopt});
 
-  ListReconciler reconciler(side.engine, metrics, 0.5, "bench");
+  ListReconciler reconciler = ListReconciler::unjournaled(side.engine, metrics, 0.5, "bench");
   ReconcileRound round;
   ListOutcome outcome;
   size_t dropped = 0;

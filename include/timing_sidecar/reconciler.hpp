@@ -28,9 +28,10 @@ class ListReconciler {
  public:
   // Each list is one input of the sidecar's input log, when it has one (Sidecar::input_log()).
   ListReconciler(Sidecar& sidecar, double max_drop_ratio, std::string source);
-  // An engine without a sidecar: lists are applied and never journaled. Benchmarks and tests
-  // only: a live source built with it would lose its lists at a restart.
-  ListReconciler(Engine& engine, SelfMetrics& metrics, double max_drop_ratio, std::string source);
+  // An engine without a sidecar: lists are applied and never journaled. Benchmarks only: a live
+  // source built so would lose its lists at a restart, hence a name that says it.
+  static ListReconciler unjournaled(Engine& engine, SelfMetrics& metrics, double max_drop_ratio,
+                                    std::string source);
 
   // An empty list changes nothing: a broker that lost its topic table says nothing true.
   // With adopt_counts, each listed "timing" count replaces what events said (after a gap).
@@ -39,6 +40,8 @@ class ListReconciler {
  private:
   // The caller holds the engine's list_mutex().
   ListEffects apply_locked(const TopicList& list, bool adopt_counts, ListOutcome& outcome);
+
+  ListReconciler(Engine& engine, SelfMetrics& metrics, double max_drop_ratio, std::string source);
 
   const Sidecar* sidecar_ = nullptr;
   Engine& engine_;

@@ -28,6 +28,11 @@ ListReconciler::ListReconciler(Sidecar& sidecar, double max_drop_ratio, std::str
   sidecar_ = &sidecar;
 }
 
+ListReconciler ListReconciler::unjournaled(Engine& engine, SelfMetrics& metrics,
+                                           double max_drop_ratio, std::string source) {
+  return ListReconciler(engine, metrics, max_drop_ratio, std::move(source));
+}
+
 ListReconciler::ListReconciler(Engine& engine, SelfMetrics& metrics, double max_drop_ratio,
                                std::string source)
     : engine_(engine),

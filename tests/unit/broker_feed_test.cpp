@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "support/feed_json.hpp"
 #include "timing_sidecar/backoff.hpp"
 #include "timing_sidecar/http_client.hpp"
 
@@ -23,22 +24,12 @@ EventLimits limits_now() {
   return limits;
 }
 
-std::string created(const std::string& topic, int64_t revision) {
-  return R"({"type":"topic.created","topic":")" + topic + R"(","revision":)" +
-         std::to_string(revision) + "}";
-}
+using testing::feed_batch;
+using testing::feed_created;
 
 std::string enqueued(const std::string& topic, const std::string& id, int64_t revision,
                      int64_t deliver_at_ms = kNowMs + 3'600'000) {
-  return R"({"type":"timer.enqueued","topic":")" + topic + R"(","id":")" + id +
-         R"(","deliverAtMs":)" + std::to_string(deliver_at_ms) + R"(,"revision":)" +
-         std::to_string(revision) + "}";
-}
-
-std::string batch(int64_t revision, const std::vector<std::string>& events) {
-  std::string body = R"({"revision":)" + std::to_string(revision) + R"(,"events":[)";
-  for (size_t i = 0; i < events.size(); ++i) body += (i > 0 ? "," : "") + events[i];
-  return body + "]}";
+  return testing::feed_enqueued(topic, id, revision, deliver_at_ms);
 }
 
 }  // namespace
@@ -93,7 +84,8 @@ TEST_CASE("backoff is jittered over the whole range") {
 }
 
 TEST_CASE("feed replies are read with their revision") {
-  auto parsed = parse_feed_reply(batch(9, {created("T", 8), enqueued("T", "m1", 9)}), limits_now());
+  auto parsed =
+      parse_feed_reply(feed_batch(9, {feed_created("T", 8), enqueued("T", "m1", 9)}), limits_now());
   REQUIRE(std::holds_alternative<FeedReply>(parsed));
   const FeedReply& reply = std::get<FeedReply>(parsed);
   CHECK(reply.revision == 9);
@@ -124,8 +116,8 @@ TEST_CASE("feed replies that are not replies are malformed") {
 }
 
 TEST_CASE("feed replies with an event parse_events refuses are invalid_event") {
-  auto parsed =
-      parse_feed_reply(batch(3, {created("T", 2), enqueued("T", "m", 3, 1000)}), limits_now());
+  auto parsed = parse_feed_reply(feed_batch(3, {feed_created("T", 2), enqueued("T", "m", 3, 1000)}),
+                                 limits_now());
   REQUIRE(std::holds_alternative<SourceError>(parsed));
   const SourceError& error = std::get<SourceError>(parsed);
   CHECK(error.reason == "invalid_event");

@@ -14,7 +14,7 @@ TEST_CASE("engine: concurrent ingest, scrape, reconcile, lists and timers", "[co
   ManualClock clock(1'800'000'000'000);
   Config config;
   Sidecar sidecar(config, clock);
-  ListReconciler lists(sidecar.engine(), sidecar.metrics(), 1.0, "test");
+  ListReconciler lists(sidecar, 1.0, "test");
   std::atomic<bool> stop{false};
 
   auto ingest = [&](int writer) {

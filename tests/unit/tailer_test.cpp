@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/feed_json.hpp"
 #include "support/metrics_text.hpp"
 
 using namespace timing_sidecar;
@@ -29,22 +30,12 @@ int64_t now_ms() {
   return kStartMs;
 }
 
-std::string created(const std::string& topic, int64_t revision) {
-  return R"({"type":"topic.created","topic":")" + topic + R"(","revision":)" +
-         std::to_string(revision) + "}";
-}
+using testing::feed_batch;
+using testing::feed_created;
 
 std::string enqueued(const std::string& topic, const std::string& id, int64_t revision,
                      int64_t deliver_at_ms = now_ms() + 3'600'000) {
-  return R"({"type":"timer.enqueued","topic":")" + topic + R"(","id":")" + id +
-         R"(","deliverAtMs":)" + std::to_string(deliver_at_ms) + R"(,"revision":)" +
-         std::to_string(revision) + "}";
-}
-
-std::string batch(int64_t revision, const std::vector<std::string>& events) {
-  std::string body = R"({"revision":)" + std::to_string(revision) + R"(,"events":[)";
-  for (size_t i = 0; i < events.size(); ++i) body += (i > 0 ? "," : "") + events[i];
-  return body + "]}";
+  return testing::feed_enqueued(topic, id, revision, deliver_at_ms);
 }
 
 HttpResult reply(int status, std::string body) {
@@ -99,7 +90,7 @@ class FakeBrokerApi final : public BrokerApi {
     if (holding_ && changed_.wait_for(lock, hold, [this] { return cancelled_; })) {
       return failure(HttpFailure::kCancelled);
     }
-    return reply(200, batch(after, {}));
+    return reply(200, feed_batch(after, {}));
   }
 
   void cancel() override {
@@ -200,8 +191,8 @@ std::string relists(const std::string& cause) {
 
 TEST_CASE("a replay from revision 0 that catches up makes the tailer ready") {
   TailedSidecar tailed;
-  tailed.broker.on_events(0, reply(200, batch(3, {created("A", 1), enqueued("A", "a1", 2),
-                                                  enqueued("rmq_sys_wheel_timer", "s", 3)})));
+  tailed.broker.on_events(0, reply(200, feed_batch(3, {feed_created("A", 1), enqueued("A", "a1", 2),
+                                                       enqueued("rmq_sys_wheel_timer", "s", 3)})));
   CHECK(tailed.machine.step() == 0ms);
   CHECK(tailed.ready_calls == 1);
   CHECK(tailed.applied_batches == 1);
@@ -220,8 +211,9 @@ TEST_CASE("a replay from revision 0 that catches up makes the tailer ready") {
 
 TEST_CASE("a reply cut short of the broker's revision is followed by a poll without hold") {
   TailedSidecar tailed;
-  tailed.broker.on_events(0, reply(200, batch(9, {created("A", 1), enqueued("A", "a1", 2)})));
-  tailed.broker.on_events(2, reply(200, batch(9, {enqueued("A", "a2", 9)})));
+  tailed.broker.on_events(
+      0, reply(200, feed_batch(9, {feed_created("A", 1), enqueued("A", "a1", 2)})));
+  tailed.broker.on_events(2, reply(200, feed_batch(9, {enqueued("A", "a2", 9)})));
   REQUIRE(tailed.step_until([&] { return tailed.broker.afters().size() == 3; }));
   CHECK(tailed.broker.afters() == std::vector<int64_t>{0, 2, 9});
   CHECK(tailed.broker.holds() == std::vector<int64_t>{0, 0, 30});
@@ -231,7 +223,8 @@ TEST_CASE("a reply cut short of the broker's revision is followed by a poll with
 
 TEST_CASE("an invalid event is asked for again, then the tailer lists and goes on") {
   TailedSidecar tailed;
-  tailed.broker.on_events(0, reply(200, batch(2, {created("T", 1), enqueued("T", "m", 2, 1000)})));
+  tailed.broker.on_events(
+      0, reply(200, feed_batch(2, {feed_created("T", 1), enqueued("T", "m", 2, 1000)})));
   tailed.broker.on_list(reply(200, R"({"revision":7,"topics":[{"name":"T","timing":2}]})"));
   REQUIRE(tailed.step_until([&] {
     const auto afters = tailed.broker.afters();
@@ -258,13 +251,14 @@ TEST_CASE("an invalid event is asked for again, then the tailer lists and goes o
 
 TEST_CASE("after the broker restarts with a fresh counter, its events still apply") {
   TailedSidecar tailed;
-  tailed.broker.on_events(
-      0, reply(200, batch(50, {created("A", 1), created("B", 40), enqueued("B", "b1", 50)})));
+  tailed.broker.on_events(0, reply(200, feed_batch(50, {feed_created("A", 1), feed_created("B", 40),
+                                                        enqueued("B", "b1", 50)})));
   tailed.broker.on_events(
       50, reply(410, R"({"error":"after=50 is ahead of the broker's revision 2"})"));
   tailed.broker.on_list(
       reply(200, R"({"revision":2,"topics":[{"name":"A","timing":0},{"name":"B","timing":1}]})"));
-  tailed.broker.on_events(2, reply(200, batch(4, {enqueued("B", "b2", 3), created("C", 4)})));
+  tailed.broker.on_events(
+      2, reply(200, feed_batch(4, {enqueued("B", "b2", 3), feed_created("C", 4)})));
   REQUIRE(tailed.step_until([&] {
     const auto afters = tailed.broker.afters();
     return !afters.empty() && afters.back() == 4;
@@ -284,10 +278,11 @@ TEST_CASE("after the broker restarts with a fresh counter, its events still appl
 
 TEST_CASE("a poll whose revision went backwards is a gap: listed, then the feed goes on") {
   TailedSidecar tailed;
-  tailed.broker.on_events(0, reply(200, batch(50, {created("A", 40), enqueued("A", "a1", 50)})));
-  tailed.broker.on_events(50, reply(200, batch(3, {})));  // restarted, its counter at 3
+  tailed.broker.on_events(
+      0, reply(200, feed_batch(50, {feed_created("A", 40), enqueued("A", "a1", 50)})));
+  tailed.broker.on_events(50, reply(200, feed_batch(3, {})));  // restarted, its counter at 3
   tailed.broker.on_list(reply(200, R"({"revision":3,"topics":[{"name":"A","timing":1}]})"));
-  tailed.broker.on_events(3, reply(200, batch(4, {enqueued("A", "a2", 4)})));
+  tailed.broker.on_events(3, reply(200, feed_batch(4, {enqueued("A", "a2", 4)})));
   REQUIRE(tailed.step_until([&] {
     const auto afters = tailed.broker.afters();
     return !afters.empty() && afters.back() == 4;
@@ -304,7 +299,8 @@ TEST_CASE("a periodic resync lists after --broker.resync-interval, and caps the 
   Config config;
   config.broker_resync_interval_ms = 5'000;
   TailedSidecar tailed(config);
-  tailed.broker.on_events(0, reply(200, batch(1, {created("A", 1), created("B", 1)})));
+  tailed.broker.on_events(0,
+                          reply(200, feed_batch(1, {feed_created("A", 1), feed_created("B", 1)})));
   tailed.broker.on_list(reply(200, R"({"revision":1,"topics":[{"name":"A"}]})"));
   CHECK(tailed.machine.step() == 0ms);
   CHECK(tailed.machine.step() == 0ms);
@@ -334,7 +330,7 @@ TEST_CASE("failed requests back off on the full-jitter schedule, reset by a succ
   const HttpFailure kinds[] = {HttpFailure::kConnect, HttpFailure::kTimeout,
                                HttpFailure::kConnectionLost};
   for (int i = 0; i < 12; ++i) tailed.broker.on_events(0, failure(kinds[i % 3]));
-  tailed.broker.on_events(0, reply(200, batch(1, {created("A", 1)})));
+  tailed.broker.on_events(0, reply(200, feed_batch(1, {feed_created("A", 1)})));
   tailed.broker.on_events(1, failure(HttpFailure::kTimeout));
   Backoff reference(kSeed);
   Backoff bounds(kSeed);
@@ -365,11 +361,12 @@ TEST_CASE("failed requests back off on the full-jitter schedule, reset by a succ
 
 TEST_CASE("garbage and error statuses from the broker change nothing and are retried") {
   TailedSidecar tailed;
-  tailed.broker.on_events(0, reply(200, batch(2, {created("A", 1), enqueued("A", "a1", 2)})));
+  tailed.broker.on_events(
+      0, reply(200, feed_batch(2, {feed_created("A", 1), enqueued("A", "a1", 2)})));
   tailed.broker.on_events(2, reply(200, std::string("\x00\xff\xfe{\x01garbage", 12)));
   tailed.broker.on_events(2, reply(200, "<html><body><h1>502 Bad Gateway</h1></body></html>"));
   tailed.broker.on_events(2, reply(503, "busy"));
-  tailed.broker.on_events(2, reply(200, batch(3, {enqueued("A", "a2", 3)})));
+  tailed.broker.on_events(2, reply(200, feed_batch(3, {enqueued("A", "a2", 3)})));
   REQUIRE(tailed.step_until([&] {
     const auto afters = tailed.broker.afters();
     return !afters.empty() && afters.back() == 3;
@@ -412,7 +409,7 @@ TEST_CASE("destroying the tailer interrupts a held long-poll at once") {
   ManualClock clock(kStartMs);
   Sidecar sidecar(config, clock);
   FakeBrokerApi broker;
-  broker.on_events(0, reply(200, batch(1, {created("A", 1)})));
+  broker.on_events(0, reply(200, feed_batch(1, {feed_created("A", 1)})));
   broker.holding(true);
   auto tailer = std::make_unique<Tailer>(
       config, sidecar, broker, clock, [] {}, [] {});
