@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "support/metrics_text.hpp"
+#include "support/sidecar_probe.hpp"
 
 using namespace timing_sidecar;
 using nlohmann::json;
@@ -68,14 +68,8 @@ struct DashboardSidecar {
                SourceHealth(metrics, "dashboard", "http://dashboard.test",
                             [this] { ++first_states; })) {}
 
-  std::vector<std::string> topics() {
-    std::vector<std::string> names;
-    for (const TopicSummary& summary : sidecar.engine().topics()) names.push_back(summary.name);
-    return names;
-  }
-  double metric(const std::string& series) {
-    return testing::parse_exposition(sidecar.scrape()).value(series, 0);
-  }
+  std::vector<std::string> topics() { return testing::topic_names(sidecar); }
+  double metric(const std::string& series) { return testing::scraped(sidecar, series); }
   double errors(const std::string& reason) {
     return metric(R"(timing_sidecar_source_errors_total{reason=")" + reason +
                   R"(",source="dashboard"})");

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "support/metrics_text.hpp"
+#include "support/sidecar_probe.hpp"
 
 using namespace timing_sidecar;
 using nlohmann::json;
@@ -78,20 +78,9 @@ struct FileSidecar {
     return SourceHealth(metrics, source, path, [this] { ++first_states; });
   }
 
-  std::vector<std::string> topics() {
-    std::vector<std::string> names;
-    for (const TopicSummary& summary : sidecar.engine().topics()) names.push_back(summary.name);
-    return names;
-  }
-  uint32_t pending(const std::string& topic) {
-    for (const TopicSummary& summary : sidecar.engine().topics()) {
-      if (summary.name == topic) return summary.pending;
-    }
-    return UINT32_MAX;
-  }
-  double metric(const std::string& series) {
-    return testing::parse_exposition(sidecar.scrape()).value(series, 0);
-  }
+  std::vector<std::string> topics() { return testing::topic_names(sidecar); }
+  uint32_t pending(const std::string& topic) { return testing::pending_of(sidecar, topic); }
+  double metric(const std::string& series) { return testing::scraped(sidecar, series); }
 
   TempDir dir;
   Config config;

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "support/feed_json.hpp"
-#include "support/metrics_text.hpp"
+#include "support/sidecar_probe.hpp"
 
 using namespace timing_sidecar;
 using namespace std::chrono_literals;
@@ -159,16 +159,9 @@ struct TailedSidecar {
     return condition();
   }
 
-  uint32_t pending(const std::string& topic) {
-    for (const TopicSummary& summary : sidecar.engine().topics()) {
-      if (summary.name == topic) return summary.pending;
-    }
-    return UINT32_MAX;
-  }
+  uint32_t pending(const std::string& topic) { return testing::pending_of(sidecar, topic); }
 
-  double metric(const std::string& series) {
-    return testing::parse_exposition(sidecar.scrape()).value(series, 0);
-  }
+  double metric(const std::string& series) { return testing::scraped(sidecar, series); }
 
   Config config;
   ManualClock clock{kStartMs};
